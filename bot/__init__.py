@@ -1,0 +1,1 @@
+"""wuye-bot: the WeChat front door for residential property matters."""

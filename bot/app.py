@@ -1,0 +1,135 @@
+"""The aiohttp application: resources on typed AppKeys, started and stopped in cleanup contexts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from bot import knowledge as knowledge_mod
+from bot.channels.wechat import WechatDoor
+from bot.config import Settings
+from bot.engine import Engine
+from bot.intents import Understander
+from bot.metrics import Metrics
+from bot.store import EmbeddedRedis, Store, connect
+from bot.store.outbox import Outbox
+from bot.tickets import TicketService
+from handlers import build_router
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a running bot holds; one per app (or per CLI command)."""
+
+    settings: Settings
+    store: Store
+    understander: Understander
+    tickets: TicketService
+    outbox: Outbox
+    engine: Engine
+    metrics: Metrics
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def make_understander(settings: Settings) -> Understander:
+    u = settings.understanding
+    know = knowledge_mod.load(u.knowledge_dir)
+    return Understander(know, confidence_gate=u.confidence_gate, margin_gate=u.margin_gate, faq_gate=u.faq_gate)
+
+
+@asynccontextmanager
+async def running(settings: Settings, understander: Understander | None = None) -> AsyncIterator[Services]:
+    """Start Redis (embedded unless ``redis.url``), load knowledge, build the engine; stop it all after."""
+    embedded = None
+    if settings.redis.url:
+        redis = connect(url=settings.redis.url)
+    else:
+        embedded = EmbeddedRedis(settings.server.data_dir)
+        redis = connect(socket_path=await embedded.start())
+    try:
+        store = Store(redis, settings.redis.key_prefix)
+        understander = understander or await asyncio.to_thread(make_understander, settings)
+        tickets = TicketService(store, understander.knowledge, settings.tickets)
+        metrics = Metrics()
+        engine = Engine(
+            store=store,
+            understander=understander,
+            router=build_router(),
+            metrics=metrics,
+            services={"tickets": tickets, "outbox": tickets.outbox, "settings": settings},
+            reply_budget=settings.wechat.reply_budget,
+            dedup_ttl=settings.wechat.dedup_ttl,
+            conversation_ttl=settings.dialogue.draft_ttl,
+            lock_wait=settings.dialogue.lock_timeout,
+        )
+        yield Services(settings, store, understander, tickets, tickets.outbox, engine, metrics)
+    finally:
+        await redis.aclose()
+        if embedded:
+            await embedded.stop()
+
+
+DOOR = web.AppKey("wechat_door", WechatDoor)
+
+
+def make_app(settings: Settings, understander: Understander | None = None) -> web.Application:
+    app = web.Application(client_max_size=settings.server.max_body)
+
+    async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with running(settings, understander) as services:
+            app[SERVICES] = services
+            app[DOOR] = WechatDoor(settings.wechat, services.engine, services.metrics)
+            scheduler = asyncio.create_task(_escalation_loop(services))
+            yield
+            scheduler.cancel()
+            await services.engine.drain()
+
+    app.cleanup_ctx.append(services_ctx)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get(settings.wechat.path, wechat_get)
+    app.router.add_post(settings.wechat.path, wechat_post)
+    return app
+
+
+async def wechat_get(request: web.Request) -> web.Response:
+    return await request.app[DOOR].verify_url(request)
+
+
+async def wechat_post(request: web.Request) -> web.Response:
+    return await request.app[DOOR].receive(request)
+
+
+async def _escalation_loop(services: Services) -> None:
+    interval = services.settings.tickets.scheduler_interval
+    while True:
+        try:
+            for number, step in await services.tickets.escalate_due():
+                log.info("escalated %s: %s", number, step)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("escalation round failed; retrying next round")
+        await asyncio.sleep(interval)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    redis_ok = await services.store.ping()
+    knowledge_ok = bool(services.understander.knowledge.matters)
+    status = 200 if redis_ok and knowledge_ok else 503
+    return web.json_response({"redis": redis_ok, "knowledge": knowledge_ok}, status=status)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[SERVICES].metrics.render()
+    return web.Response(body=body, content_type="text/plain", charset="utf-8")

@@ -1,0 +1,50 @@
+"""Text as residents type it → one canonical form: simplified, half-width, no emoji, Arabic
+numerals in addresses. Pure and fast: every step is a table lookup or one regex pass."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+import cn2an
+
+_FULL_TO_HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+# Emoji, pictographs, dingbats, variation selectors, zero-width characters.
+_NOISE = re.compile(
+    "[\U0001F000-\U0001FAFF\U00002600-\U000027BF\U0000FE00-\U0000FE0F\U0000200B-\U0000200F\U00002060\U0000FEFF"
+    "\U0001F1E6-\U0001F1FF\u3010\u3011\u300a\u300b~^*#@_|<>\\[\\]{}]+"
+)
+_SPACES = re.compile(r"\s+")
+_CN_DIGITS = "零〇一二两三四五六七八九十百"
+# A Chinese numeral standing for a building, unit, floor or room number.
+_ADDRESS_NUMBER = re.compile(f"([{_CN_DIGITS}]{{1,4}})(?=号楼|号|栋|幢|单元|层|楼|室|期|区|排|座)")
+
+
+@lru_cache(maxsize=1)
+def _t2s_table() -> dict[int, str]:
+    """Character-level traditional → simplified table from OpenCC's own dictionary."""
+    table: dict[int, str] = {}
+    text = resources.files("opencc").joinpath("dictionary/TSCharacters.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if "\t" not in line:
+            continue
+        trad, simp = line.split("\t", 1)
+        if len(trad) == 1:
+            table[ord(trad)] = simp.split(" ")[0]
+    return table
+
+
+def _address_number(match: re.Match[str]) -> str:
+    try:
+        return str(cn2an.cn2an(match.group(1), "smart"))
+    except ValueError:
+        return match.group(1)
+
+
+def normalize(text: str) -> str:
+    text = text.translate(_FULL_TO_HALF).translate(_t2s_table())
+    text = _NOISE.sub(" ", text)
+    text = _ADDRESS_NUMBER.sub(_address_number, text)
+    return _SPACES.sub(" ", text).strip().lower()

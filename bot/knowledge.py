@@ -1,0 +1,168 @@
+"""The knowledge base: load the data files of ``knowledge/``, validate them, reload on demand.
+
+Everything the bot knows about departments, matters, answers and emergencies lives in YAML
+files; this module only gives them a shape (pydantic) and checks that they agree with each
+other (every department code a matter names exists, ids are unique, ...).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, model_validator
+
+Level = Literal["县", "镇街", "社区", "企业", "法院"]
+Tier = Literal["emergency", "utility", "ordinary", "complex"]
+MatterIntent = Literal["complaint", "repair"]
+
+
+class Source(BaseModel):
+    """A clause of one of the two seed documents."""
+
+    doc: Literal["meixian", "panjin"]
+    clause: str  # e.g. "三(二)3" for 眉县, "(五)11" for 盘锦
+
+
+class Department(BaseModel):
+    code: str
+    name: str
+    level: Level
+    duties: list[str] = []
+    sources: list[Source] = []
+
+
+class Matter(BaseModel):
+    id: str
+    name: str
+    intent: MatterIntent
+    department: str
+    cooperating: list[str] = []
+    tier: Tier = "ordinary"
+    keywords: list[str] = Field(min_length=1)  # strong cues: any one names the matter
+    weak: list[str] = []  # cues that only count together with another
+    negative: list[str] = []  # cues that rule the matter out
+    sources: list[Source] = Field(min_length=1)
+    ask_photo: bool = True
+
+
+class Emergency(BaseModel):
+    id: str
+    name: str
+    number: str  # "119", "110", "120", "96333"
+    department: str
+    keywords: list[str] = Field(min_length=1)
+    negative: list[str] = []
+    advice: str  # one line said after the number
+
+
+class FaqEntry(BaseModel):
+    id: str
+    question: str
+    phrasings: list[str] = Field(min_length=1)
+    keywords: list[str] = []
+    answer: str
+    sources: list[Source] = Field(min_length=1)
+    department: str | None = None  # who to turn to, when the question is "who handles X"
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+
+
+class IntentCues(BaseModel):
+    """Words that signal an intent regardless of the matter."""
+
+    question: list[str]
+    status: list[str]
+    repair: list[str]
+    complaint: list[str]
+    greeting: list[str]
+    thanks: list[str]
+    negation: list[str]
+
+
+class Knowledge(BaseModel):
+    documents: dict[str, str]
+    departments: list[Department]
+    matters: list[Matter]
+    emergencies: list[Emergency]
+    faq: list[FaqEntry]
+    cues: IntentCues
+    texts: dict[str, str]  # reply templates, in Chinese
+    userdict: list[str] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Knowledge":
+        codes = {d.code for d in self.departments}
+        for kind, items in (("matter", self.matters), ("emergency", self.emergencies), ("faq", self.faq)):
+            ids = [i.id for i in items]
+            dupes = {i for i in ids if ids.count(i) > 1}
+            if dupes:
+                raise ValueError(f"duplicate {kind} ids: {sorted(dupes)}")
+        for m in self.matters:
+            for code in [m.department, *m.cooperating]:
+                if code not in codes:
+                    raise ValueError(f"matter {m.id}: unknown department {code!r}")
+        for e in self.emergencies:
+            if e.department not in codes:
+                raise ValueError(f"emergency {e.id}: unknown department {e.department!r}")
+        for f in self.faq:
+            if f.department and f.department not in codes:
+                raise ValueError(f"faq {f.id}: unknown department {f.department!r}")
+        for item in [*self.departments, *self.matters, *self.faq]:
+            for s in item.sources:
+                if s.doc not in self.documents:
+                    raise ValueError(f"{item}: unknown document {s.doc!r}")
+        return self
+
+    @cached_property
+    def department(self) -> dict[str, Department]:
+        return {d.code: d for d in self.departments}
+
+    @cached_property
+    def matter(self) -> dict[str, Matter]:
+        return {m.id: m for m in self.matters}
+
+    @cached_property
+    def faq_by_id(self) -> dict[str, FaqEntry]:
+        return {f.id: f for f in self.faq}
+
+    def cite(self, sources: list[Source]) -> str:
+        """'依据《…》三(六)2' for the reply."""
+        return "；".join(f"{self.documents[s.doc]}{s.clause}" for s in sources)
+
+    def text(self, key: str, **kw: object) -> str:
+        return self.texts[key].format(**kw)
+
+
+FILES = {
+    "documents": "documents.yaml",
+    "departments": "departments.yaml",
+    "matters": "matters.yaml",
+    "emergencies": "emergencies.yaml",
+    "faq": "faq.yaml",
+    "cues": "cues.yaml",
+    "texts": "texts.yaml",
+}
+
+
+def default_dir() -> Path:
+    """``knowledge/`` of the checkout, or the copy installed beside the package in a wheel."""
+    return Path(str(resources.files("knowledge")))
+
+
+def load(directory: Path | None = None) -> Knowledge:
+    directory = directory or default_dir()
+    data: dict[str, object] = {}
+    for field, name in FILES.items():
+        with open(directory / name, encoding="utf-8") as fh:
+            data[field] = yaml.safe_load(fh)
+    userdict = directory / "userdict.txt"
+    if userdict.exists():
+        data["userdict"] = [
+            line.split()[0] for line in userdict.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
+    return Knowledge.model_validate(data)

@@ -1,0 +1,55 @@
+"""Every Redis key name of the project, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str
+
+    def dedup(self, message_id: str) -> str:
+        return f"{self.prefix}dedup:{message_id}"
+
+    def user_lock(self, user: str) -> str:
+        return f"{self.prefix}lock:user:{user}"
+
+    def conversation(self, user: str) -> str:
+        return f"{self.prefix}conv:{user}"
+
+    def profile(self, user: str) -> str:
+        return f"{self.prefix}profile:{user}"
+
+    def ticket(self, number: str) -> str:
+        return f"{self.prefix}ticket:{number}"
+
+    def ticket_counter(self, day: str) -> str:
+        return f"{self.prefix}ticket:seq:{day}"
+
+    def user_tickets(self, user: str) -> str:
+        return f"{self.prefix}user:{user}:tickets"
+
+    def department_tickets(self, department: str) -> str:
+        return f"{self.prefix}dept:{department}:tickets"
+
+    def all_tickets(self) -> str:
+        return f"{self.prefix}tickets:all"
+
+    def open_tickets_by_place(self, matter: str, place: str) -> str:
+        return f"{self.prefix}tickets:open:{matter}:{place}"
+
+    def deadlines(self) -> str:
+        return f"{self.prefix}tickets:deadlines"
+
+    def ticket_lock(self, number: str) -> str:
+        return f"{self.prefix}ticket:{number}:lock"
+
+    def ticket_claim(self, number: str, step: str) -> str:
+        return f"{self.prefix}ticket:{number}:claim:{step}"
+
+    def outbox(self) -> str:
+        return f"{self.prefix}outbox"
+
+    def knowledge_channel(self) -> str:
+        return f"{self.prefix}knowledge:changed"

