@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 
 from bot import knowledge as knowledge_mod
+from bot.alerts.sender import AlertSender
 from bot.channels.wechat import WechatDoor
 from bot.config import Settings
 from bot.engine import Engine
 from bot.intents import Understander
 from bot.metrics import Metrics
+from bot.models import Message, Reply
 from bot.store import EmbeddedRedis, Store, connect
 from bot.store.outbox import Outbox
+from bot.roles import Roles
 from bot.tickets import TicketService
 from handlers import build_router
 
@@ -32,6 +37,7 @@ class Services:
     store: Store
     understander: Understander
     tickets: TicketService
+    roles: Roles
     outbox: Outbox
     engine: Engine
     metrics: Metrics
@@ -59,19 +65,20 @@ async def running(settings: Settings, understander: Understander | None = None) 
         store = Store(redis, settings.redis.key_prefix)
         understander = understander or await asyncio.to_thread(make_understander, settings)
         tickets = TicketService(store, understander.knowledge, settings.tickets)
+        roles = Roles(store, set(understander.knowledge.department))
         metrics = Metrics()
         engine = Engine(
             store=store,
             understander=understander,
             router=build_router(),
             metrics=metrics,
-            services={"tickets": tickets, "outbox": tickets.outbox, "settings": settings},
+            services={"tickets": tickets, "outbox": store.outbox, "roles": roles, "settings": settings},
             reply_budget=settings.wechat.reply_budget,
             dedup_ttl=settings.wechat.dedup_ttl,
             conversation_ttl=settings.dialogue.draft_ttl,
             lock_wait=settings.dialogue.lock_timeout,
         )
-        yield Services(settings, store, understander, tickets, tickets.outbox, engine, metrics)
+        yield Services(settings, store, understander, tickets, roles, store.outbox, engine, metrics)
     finally:
         await redis.aclose()
         if embedded:
@@ -79,18 +86,38 @@ async def running(settings: Settings, understander: Understander | None = None) 
 
 
 DOOR = web.AppKey("wechat_door", WechatDoor)
+SENDER = web.AppKey("alert_sender", AlertSender)
 
 
 def make_app(settings: Settings, understander: Understander | None = None) -> web.Application:
     app = web.Application(client_max_size=settings.server.max_body)
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with running(settings, understander) as services:
+        async with running(settings, understander) as services, aiohttp.ClientSession() as session:
             app[SERVICES] = services
-            app[DOOR] = WechatDoor(settings.wechat, services.engine, services.metrics)
-            scheduler = asyncio.create_task(_escalation_loop(services))
+            app[DOOR] = WechatDoor(settings.wechat, services.engine, services.metrics, services.store.quota)
+            sender = AlertSender(settings, services.store, services.understander.knowledge, session)
+            app[SENDER] = sender
+
+            async def late_reply(message: Message, reply: Reply) -> None:
+                # Over the reply budget: the answer goes out as a customer-service message.
+                await services.outbox.add(
+                    {"id": f"late:{message.id}", "event": "late_reply", "residents": [message.user], "note": reply.text}
+                )
+
+            services.engine.follow_ups.append(late_reply)
+            # Loops stop on an event, not by cancellation: redis-py may swallow a
+            # CancelledError that lands mid-command, which would leave shutdown hanging.
+            stop = asyncio.Event()
+            background = [
+                asyncio.create_task(_escalation_loop(services, stop)),
+                asyncio.create_task(sender.run(stop)),
+            ]
             yield
-            scheduler.cancel()
+            stop.set()
+            _, stuck = await asyncio.wait(background, timeout=5)
+            for task in stuck:
+                task.cancel()
             await services.engine.drain()
 
     app.cleanup_ctx.append(services_ctx)
@@ -109,9 +136,9 @@ async def wechat_post(request: web.Request) -> web.Response:
     return await request.app[DOOR].receive(request)
 
 
-async def _escalation_loop(services: Services) -> None:
+async def _escalation_loop(services: Services, stop: asyncio.Event) -> None:
     interval = services.settings.tickets.scheduler_interval
-    while True:
+    while not stop.is_set():
         try:
             for number, step in await services.tickets.escalate_due():
                 log.info("escalated %s: %s", number, step)
@@ -119,7 +146,8 @@ async def _escalation_loop(services: Services) -> None:
             raise
         except Exception:
             log.exception("escalation round failed; retrying next round")
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -11,7 +11,7 @@ import re
 import secrets
 from pathlib import Path
 
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 
@@ -41,6 +41,9 @@ class WechatSettings(_Section):
     reply_budget: float = Field(4.0, gt=0, le=4.8)
     dedup_ttl: int = Field(120, ge=20, description="seconds a MsgId is remembered; WeChat retries within ~15 s")
     api_base: str = "https://api.weixin.qq.com"
+    notice_template_id: str = ""  # subscription notice for residents outside the 48 h window
+    cs_quota: int = Field(5, ge=0, description="customer-service messages per user message")
+    cs_window: int = Field(48 * 3600, gt=0)
 
     @field_validator("encoding_aes_key")
     @classmethod
@@ -56,6 +59,43 @@ class WechatSettings(_Section):
         if not v.startswith("/"):
             raise ValueError("must start with '/'")
         return v
+
+
+class WecomSettings(_Section):
+    api_base: str = "https://qyapi.weixin.qq.com"
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: SecretStr = SecretStr("")
+    token: SecretStr = SecretStr("")
+    encoding_aes_key: SecretStr = SecretStr("")
+    path: str = "/wecom"
+    timestamp_window: int = Field(300, ge=0)
+
+
+class AlertChannels(_Section):
+    """Where one department's alerts go. Any combination; none configured: alerts wait in the console."""
+
+    wecom_webhook: str = ""  # a WeCom group robot URL (…/webhook/send?key=…)
+    webhook: str = ""  # a generic HTTPS endpoint, JSON signed with HMAC-SHA256
+    webhook_secret: SecretStr = SecretStr("")
+    wecom_users: list[str] = []  # WeCom UserIDs for application messages
+    template_id: str = ""  # Official Account template for bound officials
+
+
+class OutboxSettings(_Section):
+    max_attempts: int = Field(12, ge=1)
+    backoff_base: float = Field(1.0, gt=0)  # seconds; doubles each attempt
+    backoff_cap: float = Field(60.0, gt=0)
+    claim_idle: int = Field(120_000, ge=100, description="ms before another worker takes over an unacknowledged alert")
+    max_inflight: int = Field(100, ge=1, description="alerts one process delivers at once")
+
+    @model_validator(mode="after")
+    def _claim_outlasts_backoff(self) -> OutboxSettings:
+        # A sender renews its claim between retries; a pause longer than claim_idle would let
+        # another sender take the alert over while this one still holds it.
+        if self.claim_idle <= self.backoff_cap * 1000:
+            raise ValueError("claim_idle (ms) must exceed backoff_cap (s) × 1000")
+        return self
 
 
 class RedisSettings(_Section):
@@ -116,6 +156,9 @@ class Settings(BaseSettings):
     dialogue: DialogueSettings = DialogueSettings()
     understanding: UnderstandingSettings = UnderstandingSettings()
     tickets: TicketSettings = TicketSettings()
+    wecom: WecomSettings = WecomSettings()
+    alerts: dict[str, AlertChannels] = {}
+    outbox: OutboxSettings = OutboxSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from bot.models import Location
 
-Slot = Literal["place", "details", "photo", "contact", "confirm"]
+Slot = Literal["place", "details", "photo", "contact", "dissuaded", "confirm"]
 
 PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
 # A place: a named compound (…小区/苑/园/府/城/家园/花园…) and/or building, unit, room numbers.
@@ -38,7 +38,8 @@ class Draft(BaseModel):
     asked: list[Slot] = []  # optional slots already asked once (never asked twice)
     alternatives: list[str] = []  # other matters it might be, for "不是这个"
     source: Literal["resident", "property", "official"] = "resident"
-    staff_note: str = ""
+    company: str = ""  # property staff reports: the reporting company
+    staff_note: str = ""  # property staff reports: whether they tried to dissuade first (劝阻)
 
     def missing(self, *, needs_confirm: bool, ask_photo: bool) -> Slot | None:
         if not self.place and self.location is None:
@@ -47,7 +48,10 @@ class Draft(BaseModel):
             return "details"
         if ask_photo and not self.photos and "photo" not in self.asked:
             return "photo"
-        if not self.contact and "contact" not in self.asked:
+        if self.source == "property":
+            if not self.staff_note:  # required: the record that they tried to stop it first
+                return "dissuaded"
+        elif not self.contact and "contact" not in self.asked:
             return "contact"
         if needs_confirm:
             return "confirm"

@@ -125,6 +125,9 @@ class Engine:
             "understander": self.understander,
         }
         step = self.router.steps.get(conversation.step or "")
+        if message.kind == "text" and (command := self.router.command_for(message.text)):
+            if (reply := await command(context)) is not None:
+                return reply
         if message.kind in ("text", "voice") and message.text.strip():
             understanding = self.understander.understand(message.text)
             context["understanding"] = understanding

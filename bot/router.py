@@ -28,12 +28,14 @@ class _Registered:
 
 @dataclass
 class Router:
-    """Three tables: by intent (text understood), by message kind (image, event, ...), and by
-    the step a conversation is waiting on (a draft's question, a rating, a clarification)."""
+    """Four tables: by intent (text understood), by message kind (image, event, ...), by the step
+    a conversation is waiting on (a draft's question, a rating, a clarification), and by command
+    word (绑定, 受理, 办结 ...: a command handler returns None when the sender may not use it)."""
 
     intents: dict[str, _Registered] = field(default_factory=dict)
     kinds: dict[str, _Registered] = field(default_factory=dict)
     steps: dict[str, _Registered] = field(default_factory=dict)
+    commands: dict[str, _Registered] = field(default_factory=dict)  # by the message's first word
 
     def _register(self, table: dict[str, _Registered], keys: tuple[str, ...]) -> Callable[[Handler], Handler]:
         def decorator(func: Handler) -> Handler:
@@ -55,8 +57,26 @@ class Router:
     def step(self, *steps: str) -> Callable[[Handler], Handler]:
         return self._register(self.steps, steps)
 
+    def command(self, *words: str) -> Callable[[Handler], Handler]:
+        return self._register(self.commands, words)
+
+    def command_for(self, text: str) -> _Registered | None:
+        """The command the text starts with: the word, then nothing, a space, a digit or a ticket number."""
+        text = text.strip()
+        for word, registered in self.commands.items():
+            if text.startswith(word):
+                rest = text[len(word) :]
+                if not rest or rest[0].isspace() or rest[0].isdigit() or rest[:2].lower() == "wy":
+                    return registered
+        return None
+
     def include(self, other: "Router") -> None:
-        for mine, theirs in ((self.intents, other.intents), (self.kinds, other.kinds), (self.steps, other.steps)):
+        for mine, theirs in (
+            (self.intents, other.intents),
+            (self.kinds, other.kinds),
+            (self.steps, other.steps),
+            (self.commands, other.commands),
+        ):
             for key, registered in theirs.items():
                 if key in mine:
                     raise ValueError(f"{key!r} registered twice")

@@ -10,6 +10,7 @@ from handlers import (
     drafting,
     emergency,
     events,
+    official,
     other,
     policy_question,
     rating,
@@ -20,6 +21,6 @@ from handlers import (
 
 def build_router() -> Router:
     root = Router()
-    for module in (emergency, complaint, repair, drafting, policy_question, status_query, rating, other, events):
+    for module in (official, emergency, complaint, repair, drafting, policy_question, status_query, rating, other, events):
         root.include(module.router)
     return root

@@ -4,6 +4,7 @@ resident confirms before it goes to the government department."""
 from bot.dialogue import Conversation
 from bot.intents import Understander, Understanding
 from bot.models import Message, Reply
+from bot.roles import Roles
 from bot.router import Router
 from handlers import drafting
 
@@ -12,6 +13,6 @@ router = Router()
 
 @router.intent("complaint")
 async def complaint(
-    message: Message, understanding: Understanding, conversation: Conversation, understander: Understander
+    message: Message, understanding: Understanding, conversation: Conversation, understander: Understander, roles: Roles
 ) -> Reply:
-    return drafting.begin(message, understanding, conversation, understander)
+    return await drafting.begin(message, understanding, conversation, understander, roles)

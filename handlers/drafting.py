@@ -7,6 +7,7 @@ from bot.dialogue import Conversation, Draft, is_skip, mask_phone, read_phone, r
 from bot.intents import Understander, Understanding
 from bot.knowledge import Knowledge
 from bot.models import Message, Reply
+from bot.roles import Roles
 from bot.router import Router
 from bot.tickets import TicketService
 
@@ -21,10 +22,23 @@ YES = ("1", "确认", "是", "是的", "对", "提交", "确定", "好", "好的
 EDIT = ("2", "修改", "改", "改一下")
 
 
-def begin(message: Message, understanding: Understanding, conversation: Conversation, understander: Understander) -> Reply:
+async def begin(
+    message: Message, understanding: Understanding, conversation: Conversation, understander: Understander, roles: Roles
+) -> Reply:
     if understanding.matter is None or understanding.confidence < understander.gates.confidence:
         return clarify(understanding, conversation, understander.knowledge)
-    return start(message, understanding.matter, understanding, conversation, understander.knowledge)
+    reply = start(message, understanding.matter, understanding, conversation, understander.knowledge)
+    role = await roles.of(message.user)
+    if role is not None and role.kind == "staff":
+        # A property company's report (眉县 三(三): 劝阻、制止, then report): source and company known.
+        draft = conversation.draft
+        assert draft is not None
+        draft.source, draft.company = "property", role.company
+        if not draft.place and role.compounds:
+            draft.place = role.compounds[0] if len(role.compounds) == 1 else ""
+        opening = reply.text.split("\n", 1)[0] if reply.text else ""
+        return Reply(text=opening + "\n" + _ask(draft, conversation, understander.knowledge))
+    return reply
 
 
 def clarify(understanding: Understanding, conversation: Conversation, knowledge: Knowledge) -> Reply:
@@ -168,6 +182,9 @@ def _fill(draft: Draft, text: str, slot: str | None) -> None:
         draft.place = place
     if phone:
         draft.contact = phone
+    if slot == "dissuaded":
+        draft.staff_note = "物业已劝阻无效" if "劝阻" in text and "未劝阻" not in text else f"物业说明：{text}"
+        return
     if text in ("微信联系", "微信", "微信上联系", "不留"):
         draft.contact = "wechat"
         return

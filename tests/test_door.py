@@ -104,7 +104,9 @@ async def test_forged_signature_processes_nothing(client, sender: WechatSender, 
     query["msg_signature"] = "f" * 40
     resp = await client.post("/wechat", params=query, data=body)
     assert resp.status == 403
-    assert await services.store.redis.keys(services.store.keys.prefix + "*") == []
+    written = await services.store.redis.keys(services.store.keys.prefix + "*")
+    assert [k for k in written if k != services.store.keys.outbox()] == []  # only the senders' empty stream
+    assert await services.outbox.length() == 0
 
 
 async def test_plaintext_forged_signature(client, sender: WechatSender) -> None:

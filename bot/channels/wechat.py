@@ -26,10 +26,10 @@ from bot.engine import Engine
 from bot.metrics import Metrics
 from bot.models import Location, Message
 from bot.store import Unavailable
+from bot.store.accounts import QuotaRepo
 
 log = logging.getLogger(__name__)
 
-SUCCESS = web.Response(text="success", content_type="text/plain")
 
 # wechatpy event names → ours (a QR-code subscribe is still a subscribe).
 _EVENT_ALIASES = {"subscribe_scan": "subscribe", "subscribe_scan_product": "subscribe"}
@@ -85,8 +85,9 @@ def parse_xml(body: str) -> tuple[BaseMessage, dict[str, str]]:
 
 
 class WechatDoor:
-    def __init__(self, settings: WechatSettings, engine: Engine, metrics: Metrics) -> None:
+    def __init__(self, settings: WechatSettings, engine: Engine, metrics: Metrics, quota: QuotaRepo) -> None:
         self.settings = settings
+        self.quota = quota
         self.engine = engine
         self.metrics = metrics
         self.token = settings.token.get_secret_value()
@@ -122,11 +123,13 @@ class WechatDoor:
         message = to_message(parsed, raw)
         try:
             reply = await self.engine.handle(message)
+            if message.kind != "event":  # a user message opens 5 customer-service messages for 48 h
+                await self.quota.user_wrote(message.user, self.settings.cs_quota, self.settings.cs_window)
         except Unavailable:
             # Nothing was recorded: refuse, and WeChat's retry (or the next one) gets a fresh try.
             return self._reject(Rejected(503, "redis", "storage unavailable, retry later"), request)
         if reply.text is None:
-            return SUCCESS
+            return web.Response(text="success", content_type="text/plain")  # WeChat: nothing to say
         rendered = TextReply(source=message.account, target=message.user, content=reply.text, time=int(time.time())).render()
         if encrypted and self.crypto:
             nonce = request.query.get("nonce", "")

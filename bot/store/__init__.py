@@ -100,9 +100,15 @@ class Store:
         self.keys = Keys(prefix)
         self.dedup = Dedup(redis, self.keys)
         self.conversations = Conversations(redis, self.keys)
-        from bot.store.tickets import TicketRepo  # noqa: PLC0415 (keeps this module small)
+        from bot.store.accounts import QuotaRepo, RoleRepo, TokenRepo  # noqa: PLC0415
+        from bot.store.outbox import Outbox  # noqa: PLC0415
+        from bot.store.tickets import TicketRepo  # noqa: PLC0415
 
         self.tickets = TicketRepo(redis, self.keys)
+        self.outbox = Outbox(redis, self.keys)
+        self.tokens = TokenRepo(redis, self.keys)
+        self.roles = RoleRepo(redis, self.keys)
+        self.quota = QuotaRepo(redis, self.keys)
 
     async def conversations_await_rating(self, user: str, number: str, ttl: int) -> None:
         """Out of band (an official resolved a ticket): make the resident's next message a rating."""

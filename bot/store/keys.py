@@ -51,5 +51,29 @@ class Keys:
     def outbox(self) -> str:
         return f"{self.prefix}outbox"
 
+    def access_token(self, name: str) -> str:
+        return f"{self.prefix}token:{name}"
+
+    def access_token_lock(self, name: str) -> str:
+        return f"{self.prefix}token:{name}:lock"
+
+    def invite(self, code: str) -> str:
+        return f"{self.prefix}invite:{code}"
+
+    def role(self, user: str) -> str:
+        return f"{self.prefix}role:{user}"
+
+    def role_members(self, kind: str, scope: str) -> str:
+        return f"{self.prefix}role:members:{kind}:{scope}"
+
+    def cs_quota(self, user: str) -> str:
+        return f"{self.prefix}cs:{user}"
+
+    def dead_letters(self) -> str:
+        return f"{self.prefix}outbox:dead"
+
+    def delivered(self, alert_id: str, channel: str) -> str:
+        return f"{self.prefix}outbox:done:{channel}:{alert_id}"
+
     def knowledge_channel(self) -> str:
         return f"{self.prefix}knowledge:changed"

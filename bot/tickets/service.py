@@ -43,12 +43,10 @@ class TicketService:
         self.knowledge = knowledge
         self.settings = settings
         self.clock = clock
-        from bot.store.outbox import Outbox  # noqa: PLC0415
-
-        self.outbox = Outbox(store.redis, store.keys)
+        self.outbox = store.outbox
 
     # -- opening ---------------------------------------------------------------------------
-    async def open(self, draft: Draft, user: str, *, company: str = "") -> tuple[Ticket, bool]:
+    async def open(self, draft: Draft, user: str) -> tuple[Ticket, bool]:
         """Open a ticket from a confirmed draft. Returns (ticket, joined): joined is True when an
         open ticket about the same matter at the same place took the report instead."""
         now = self.clock()
@@ -73,7 +71,7 @@ class TicketService:
             matter=matter.id,
             department=draft.department,
             source=draft.source,
-            company=company,
+            company=draft.company,
             texts=draft.texts,
             place=draft.place,
             location=draft.location,
@@ -117,6 +115,10 @@ class TicketService:
 
     async def of_user(self, user: str, limit: int = 5) -> list[Ticket]:
         return await self.store.tickets.load_many(await self.store.tickets.of_user(user, limit))
+
+    async def open_of_department(self, department: str, limit: int = 50) -> list[Ticket]:
+        numbers = await self.store.tickets.of_department(department, limit)
+        return [t for t in await self.store.tickets.load_many(numbers) if t.state in UNRESOLVED]
 
     def department_name(self, code: str) -> str:
         return self.knowledge.department[code].name
