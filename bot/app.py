@@ -15,6 +15,7 @@ from aiohttp import web
 from bot import knowledge as knowledge_mod
 from bot.alerts.sender import AlertSender
 from bot.channels.wechat import WechatDoor
+from bot.channels.wecom import WecomDoor
 from bot.config import Settings
 from bot.engine import Engine
 from bot.intents import Understander
@@ -41,6 +42,16 @@ class Services:
     outbox: Outbox
     engine: Engine
     metrics: Metrics
+    sender: AlertSender
+
+    async def reload_knowledge(self) -> None:
+        """Re-read knowledge/ and swap it in everywhere at once; messages being handled finish
+        with the old one. A broken file raises and leaves the running knowledge in place."""
+        fresh = await asyncio.to_thread(make_understander, self.settings)
+        self.understander = self.engine.understander = fresh
+        self.tickets.knowledge = self.sender.knowledge = fresh.knowledge
+        self.roles.departments = set(fresh.knowledge.department)
+        log.info("knowledge reloaded: %d matters, %d FAQ entries", len(fresh.knowledge.matters), len(fresh.knowledge.faq))
 
 
 SERVICES = web.AppKey("services", Services)
@@ -62,6 +73,7 @@ async def running(settings: Settings, understander: Understander | None = None) 
         embedded = EmbeddedRedis(settings.server.data_dir)
         redis = connect(socket_path=await embedded.start())
     try:
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         store = Store(redis, settings.redis.key_prefix)
         understander = understander or await asyncio.to_thread(make_understander, settings)
         tickets = TicketService(store, understander.knowledge, settings.tickets)
@@ -78,26 +90,28 @@ async def running(settings: Settings, understander: Understander | None = None) 
             conversation_ttl=settings.dialogue.draft_ttl,
             lock_wait=settings.dialogue.lock_timeout,
         )
-        yield Services(settings, store, understander, tickets, roles, store.outbox, engine, metrics)
+        sender = AlertSender(settings, store, understander.knowledge, session)
+        yield Services(settings, store, understander, tickets, roles, store.outbox, engine, metrics, sender)
     finally:
+        await session.close()
         await redis.aclose()
         if embedded:
             await embedded.stop()
 
 
 DOOR = web.AppKey("wechat_door", WechatDoor)
-SENDER = web.AppKey("alert_sender", AlertSender)
+WECOM_DOOR = web.AppKey("wecom_door", WecomDoor)
 
 
 def make_app(settings: Settings, understander: Understander | None = None) -> web.Application:
     app = web.Application(client_max_size=settings.server.max_body)
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with running(settings, understander) as services, aiohttp.ClientSession() as session:
+        async with running(settings, understander) as services:
             app[SERVICES] = services
             app[DOOR] = WechatDoor(settings.wechat, services.engine, services.metrics, services.store.quota)
-            sender = AlertSender(settings, services.store, services.understander.knowledge, session)
-            app[SENDER] = sender
+            if settings.wecom.door_enabled:
+                app[WECOM_DOOR] = WecomDoor(settings.wecom, services.engine, services.metrics)
 
             async def late_reply(message: Message, reply: Reply) -> None:
                 # Over the reply budget: the answer goes out as a customer-service message.
@@ -111,7 +125,8 @@ def make_app(settings: Settings, understander: Understander | None = None) -> we
             stop = asyncio.Event()
             background = [
                 asyncio.create_task(_escalation_loop(services, stop)),
-                asyncio.create_task(sender.run(stop)),
+                asyncio.create_task(services.sender.run(stop)),
+                asyncio.create_task(_reload_on_request(services, stop)),
             ]
             yield
             stop.set()
@@ -125,6 +140,9 @@ def make_app(settings: Settings, understander: Understander | None = None) -> we
     app.router.add_get("/metrics", metrics)
     app.router.add_get(settings.wechat.path, wechat_get)
     app.router.add_post(settings.wechat.path, wechat_post)
+    if settings.wecom.door_enabled:
+        app.router.add_get(settings.wecom.path, wecom_get)
+        app.router.add_post(settings.wecom.path, wecom_post)
     return app
 
 
@@ -134,6 +152,29 @@ async def wechat_get(request: web.Request) -> web.Response:
 
 async def wechat_post(request: web.Request) -> web.Response:
     return await request.app[DOOR].receive(request)
+
+
+async def wecom_get(request: web.Request) -> web.Response:
+    return await request.app[WECOM_DOOR].verify_url(request)
+
+
+async def wecom_post(request: web.Request) -> web.Response:
+    return await request.app[WECOM_DOOR].receive(request)
+
+
+async def _reload_on_request(services: Services, stop: asyncio.Event) -> None:
+    """``wuye reload`` publishes on a Redis channel: every process sharing the Redis reloads."""
+    async with services.store.redis.pubsub() as pubsub:
+        await pubsub.subscribe(services.store.keys.reload_channel())
+        while not stop.is_set():
+            try:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.25)
+                if message is not None:
+                    await services.reload_knowledge()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("knowledge reload failed; the previous knowledge stays in use")
 
 
 async def _escalation_loop(services: Services, stop: asyncio.Event) -> None:

@@ -1,4 +1,4 @@
-"""``wuye``: serve, chat, classify, eval."""
+"""``wuye``: serve, chat, classify, eval, reload, admin."""
 
 from __future__ import annotations
 
@@ -84,27 +84,87 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reload(args: argparse.Namespace) -> int:
+    """Ask every running process that shares this Redis to re-read knowledge/."""
+    from bot.app import running
+
+    async def publish() -> int:
+        async with running(_settings(args)) as services:
+            return int(await services.store.redis.publish(services.store.keys.reload_channel(), "reload"))
+
+    print(f"reload requested; {asyncio.run(publish())} process(es) listening")
+    return 0
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    """Invitation codes for officials and staff, and revoking a bound identity."""
+    from bot.app import running
+    from bot.roles import Role
+
+    async def act() -> str:
+        async with running(_settings(args)) as services:
+            roles = services.roles
+            if args.action == "invite":
+                role = Role(kind=args.role, department=args.department or "", company=args.company or "",
+                            compounds=args.compound or [], name=args.name or "")
+                code = await roles.invite(role, ttl=args.ttl * 3600)
+                return f"绑定码 {code}\n{args.ttl} 小时内有效，仅可使用一次。请对方在公众号或企业微信中发送：绑定 {code}"
+            if args.action == "revoke":
+                return "已撤销" if await roles.revoke(args.user) else "该用户没有绑定身份"
+            lines = [f"{user}\t{role.kind}\t{role.department or role.company}\t{role.name}" for user, role in await roles.all()]
+            return "\n".join(lines) or "(no bound officials or staff)"
+
+    try:
+        print(asyncio.run(act()))
+    except ValueError as exc:
+        print(f"wuye admin: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wuye", description="wuye-bot: WeChat front door for 物业 matters")
-    parser.add_argument("--config", help="TOML config file (default: $WUYE_CONFIG, else built-in defaults)")
+    # --config is accepted before or after the subcommand (`wuye classify --config F`).
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file (default: $WUYE_CONFIG, else built-in defaults)")
+    parser = argparse.ArgumentParser(prog="wuye", description="wuye-bot: WeChat front door for 物业 matters", parents=[config])
+    parser.set_defaults(config=None)
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the server")
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[config])
+
+    serve = command("serve", help="run the server")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
 
-    chat = sub.add_parser("chat", help="talk to the engine in the terminal")
+    chat = command("chat", help="talk to the engine in the terminal")
     chat.add_argument("--user", default="terminal-user", help="the user id to chat as")
     chat.set_defaults(func=cmd_chat)
 
-    classify = sub.add_parser("classify", help="classify stdin lines (text or JSON with 'text') to JSON lines")
+    classify = command("classify", help="classify stdin lines (text or JSON with 'text') to JSON lines")
     classify.set_defaults(func=cmd_classify)
 
-    evaluate = sub.add_parser("eval", help="evaluate the classifier on a labelled JSONL file")
+    evaluate = command("eval", help="evaluate the classifier on a labelled JSONL file")
     evaluate.add_argument("file")
     evaluate.set_defaults(func=cmd_eval)
+
+    command("reload", help="make running bots re-read knowledge/ without a restart").set_defaults(func=cmd_reload)
+
+    admin = command("admin", help="officials' and staff's identities")
+    actions = admin.add_subparsers(dest="action", required=True)
+    invite = actions.add_parser("invite", help="issue a one-time binding code", parents=[config])
+    invite.add_argument("--role", required=True, choices=["official", "staff", "admin"])
+    invite.add_argument("--department", help="officials: a department code of ROUTING.md (e.g. police)")
+    invite.add_argument("--company", help="staff: the property company")
+    invite.add_argument("--compound", action="append", help="staff: a compound they serve (repeatable)")
+    invite.add_argument("--name", help="how the console names them")
+    invite.add_argument("--ttl", type=int, default=72, help="hours the code stays valid (default 72)")
+    revoke = actions.add_parser("revoke", help="remove a bound identity", parents=[config])
+    revoke.add_argument("user", help="OpenID, or wecom:UserID")
+    actions.add_parser("list", help="bound officials and staff", parents=[config])
+    admin.set_defaults(func=cmd_admin)
 
     return parser
 

@@ -31,6 +31,19 @@ class ServerSettings(_Section):
     log_level: str = "INFO"
 
 
+def _aes_key(v: SecretStr) -> SecretStr:
+    key = v.get_secret_value()
+    if key and len(key) != 43:
+        raise ValueError("EncodingAESKey must be 43 characters")
+    return v
+
+
+def _url_path(v: str) -> str:
+    if not v.startswith("/"):
+        raise ValueError("must start with '/'")
+    return v
+
+
 class WechatSettings(_Section):
     token: SecretStr = SecretStr("")  # empty: a random one is made at start (local use)
     encoding_aes_key: SecretStr = SecretStr("")  # empty: plaintext mode only
@@ -45,20 +58,8 @@ class WechatSettings(_Section):
     cs_quota: int = Field(5, ge=0, description="customer-service messages per user message")
     cs_window: int = Field(48 * 3600, gt=0)
 
-    @field_validator("encoding_aes_key")
-    @classmethod
-    def _aes_key_shape(cls, v: SecretStr) -> SecretStr:
-        key = v.get_secret_value()
-        if key and len(key) != 43:
-            raise ValueError("EncodingAESKey must be 43 characters")
-        return v
-
-    @field_validator("path")
-    @classmethod
-    def _path_shape(cls, v: str) -> str:
-        if not v.startswith("/"):
-            raise ValueError("must start with '/'")
-        return v
+    _aes_key_shape = field_validator("encoding_aes_key")(_aes_key)
+    _path_shape = field_validator("path")(_url_path)
 
 
 class WecomSettings(_Section):
@@ -68,8 +69,15 @@ class WecomSettings(_Section):
     secret: SecretStr = SecretStr("")
     token: SecretStr = SecretStr("")
     encoding_aes_key: SecretStr = SecretStr("")
-    path: str = "/wecom"
+    path: str = "/wecom"  # the callback door; it is served once token and encoding_aes_key are set
     timestamp_window: int = Field(300, ge=0)
+
+    _aes_key_shape = field_validator("encoding_aes_key")(_aes_key)
+    _path_shape = field_validator("path")(_url_path)
+
+    @property
+    def door_enabled(self) -> bool:
+        return bool(self.token.get_secret_value() and self.encoding_aes_key.get_secret_value() and self.corp_id)
 
 
 class AlertChannels(_Section):

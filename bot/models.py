@@ -30,6 +30,13 @@ class Message(BaseModel):
     created: int = 0
     raw_type: str = ""  # the MsgType / Event as received, for unknown kinds and logs
 
+    @property
+    def platform_user(self) -> str:
+        """The sender's id as the platform knows it: outside the Official Account, ``user``
+        carries a channel prefix ("wecom:zhangsan") so that ids of two platforms never meet."""
+        prefix = f"{self.channel}:"
+        return self.user[len(prefix) :] if self.user.startswith(prefix) else self.user
+
 
 class Reply(BaseModel):
     """What the bot says back. ``text`` None means nothing to say (the door answers ``success``)."""

@@ -48,5 +48,8 @@ class Roles:
         raw = await self.store.roles.of(user)
         return Role.model_validate(raw) if raw else None
 
+    async def all(self) -> list[tuple[str, Role]]:
+        return [(user, Role.model_validate(raw)) for user, raw in await self.store.roles.all()]
+
     async def revoke(self, user: str) -> bool:
         return await self.store.roles.revoke(user)

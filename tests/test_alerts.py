@@ -9,50 +9,14 @@ import hmac
 import json
 
 import pytest
-from pydantic import SecretStr
 
 from bot.app import SERVICES, make_app
 from bot.roles import Role
 from bot.store import Store, connect
 from bot.testing import WechatSender
 from bot.wxapi.clients import OfficialAccount
-from tests.fake_wechat import FakeWechat
+from tests.conftest import wait_for
 from tests.test_conversation import Resident, ticket_number
-
-
-@pytest.fixture
-async def fake(aiohttp_server):  # type: ignore[no-untyped-def]
-    fake = FakeWechat()
-    server = await aiohttp_server(fake.app())
-    fake.base = str(server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
-    return fake
-
-
-@pytest.fixture
-def wired(settings, fake):  # type: ignore[no-untyped-def]
-    """Settings whose outbound calls all go to the fake server."""
-    settings.wechat.api_base = fake.base
-    settings.wechat.app_secret = SecretStr("secret")
-    settings.wecom.api_base = fake.base
-    settings.wecom.corp_id, settings.wecom.agent_id = "ww_corp", 1000002
-    settings.outbox.backoff_base, settings.outbox.backoff_cap = 0.05, 0.2
-    settings.outbox.max_attempts = 200
-    settings.outbox.claim_idle = 300
-    from bot.config import AlertChannels
-
-    settings.alerts = {
-        "police": AlertChannels(wecom_webhook=f"{fake.base}/cgi-bin/webhook/send?key=POLICE"),
-        "fire": AlertChannels(wecom_webhook=f"{fake.base}/cgi-bin/webhook/send?key=FIRE", webhook=f"{fake.base}/hook", webhook_secret="s3cret"),  # type: ignore[arg-type]
-    }
-    return settings
-
-
-async def wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < end, "timed out waiting"
-        await asyncio.sleep(0.02)
 
 
 async def file_complaint(resident: Resident, first: str, place: str = "阳光小区3号楼2单元") -> str:

@@ -26,6 +26,7 @@ from bot.wxapi.http import ApiError
 
 log = logging.getLogger(__name__)
 
+WECOM_PREFIX = "wecom:"
 OUT_OF_WINDOW = 45015  # "response out of time limit or subscription is canceled"
 FOR_DEPARTMENT = frozenset({"opened", "reopened", "chased", "supervised", "returned", "resolved", "question"})
 FOR_RESIDENT = frozenset({"accepted", "replied", "resolved", "reopened", "late_reply", "answer"})
@@ -154,7 +155,11 @@ class AlertSender:
             await self.oa.send_template(openid, template_id, data, client_msg_id=f"{alert['id']}:{openid}")
 
     async def _to_resident(self, user: str, text: str, alert: dict[str, Any]) -> None:
-        """A customer-service message while the user's quota lasts, else a subscription notice."""
+        """A customer-service message while the user's quota lasts, else a subscription notice.
+        Someone who wrote through WeCom hears back as a WeCom application message."""
+        if user.startswith(WECOM_PREFIX):
+            await self.wecom.send_app_text([user.removeprefix(WECOM_PREFIX)], text)
+            return
         if await self.store.quota.spend(user):
             try:
                 await self.oa.send_text(user, text)

@@ -14,18 +14,16 @@ from xml.parsers.expat import ExpatError
 from aiohttp import web
 from wechatpy import parse_message
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
-from wechatpy.exceptions import InvalidAppIdException
 from wechatpy.messages import BaseMessage
-from wechatpy.replies import TextReply
 
 import xmltodict
 
+from bot.channels.door import Door, decrypt, parse_envelope
 from bot.channels.signing import Rejected, check_fresh, verify
 from bot.config import WechatSettings
 from bot.engine import Engine
 from bot.metrics import Metrics
 from bot.models import Location, Message
-from bot.store import Unavailable
 from bot.store.accounts import QuotaRepo
 
 log = logging.getLogger(__name__)
@@ -35,12 +33,12 @@ log = logging.getLogger(__name__)
 _EVENT_ALIASES = {"subscribe_scan": "subscribe", "subscribe_scan_product": "subscribe"}
 
 
-def to_message(parsed: BaseMessage, raw: dict[str, str], channel: str = "wechat") -> Message:
+def to_message(parsed: BaseMessage, raw: dict[str, str], channel: str = "wechat", user_prefix: str = "") -> Message:
     """wechatpy's typed message → our channel-independent Message."""
     kind = parsed.type
     base = {
         "channel": channel,
-        "user": parsed.source or "",
+        "user": user_prefix + (parsed.source or ""),
         "account": parsed.target or "",
         "created": int(raw.get("CreateTime") or 0),
         "raw_type": raw.get("MsgType", ""),
@@ -84,101 +82,54 @@ def parse_xml(body: str) -> tuple[BaseMessage, dict[str, str]]:
         raise Rejected(400, "xml", f"malformed XML: {type(exc).__name__}") from None
 
 
-class WechatDoor:
+class WechatDoor(Door):
+    """The Official Account callback (``[wechat] path``)."""
+
+    nothing_to_say = "success"
+
     def __init__(self, settings: WechatSettings, engine: Engine, metrics: Metrics, quota: QuotaRepo) -> None:
+        super().__init__(engine, metrics)
         self.settings = settings
         self.quota = quota
-        self.engine = engine
-        self.metrics = metrics
         self.token = settings.token.get_secret_value()
         aes_key = settings.encoding_aes_key.get_secret_value()
         self.crypto = WeChatCrypto(self.token, aes_key, settings.app_id) if aes_key else None
         self._prp = PrpCrypto(self.crypto.key) if self.crypto else None
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.get(self.settings.path, self.verify_url), web.post(self.settings.path, self.receive)]
-
-    def _check(self, request: web.Request) -> None:
+    def _check_plain(self, request: web.Request) -> None:
         q = request.query
         check_fresh(q.get("timestamp", ""), self.settings.timestamp_window)
         verify((self.token, q.get("timestamp", ""), q.get("nonce", "")), q.get("signature", ""))
 
     async def verify_url(self, request: web.Request) -> web.Response:
         try:
-            self._check(request)
+            self._check_plain(request)
         except Rejected as exc:
-            return self._reject(exc, request)
+            return self.reject(exc, request)
         return web.Response(text=request.query.get("echostr", ""), content_type="text/plain")
 
-    async def receive(self, request: web.Request) -> web.Response:
-        try:
-            self._check(request)
-            body = await self._body(request)
-            encrypted = request.query.get("encrypt_type", "raw").lower() == "aes"
-            xml = self._decrypt(body, request) if encrypted else body
-            parsed, raw = parse_xml(xml)
-        except Rejected as exc:
-            return self._reject(exc, request)
-
-        message = to_message(parsed, raw)
-        try:
-            reply = await self.engine.handle(message)
-            if message.kind != "event":  # a user message opens 5 customer-service messages for 48 h
-                await self.quota.user_wrote(message.user, self.settings.cs_quota, self.settings.cs_window)
-        except Unavailable:
-            # Nothing was recorded: refuse, and WeChat's retry (or the next one) gets a fresh try.
-            return self._reject(Rejected(503, "redis", "storage unavailable, retry later"), request)
-        if reply.text is None:
-            return web.Response(text="success", content_type="text/plain")  # WeChat: nothing to say
-        rendered = TextReply(source=message.account, target=message.user, content=reply.text, time=int(time.time())).render()
-        if encrypted and self.crypto:
-            nonce = request.query.get("nonce", "")
-            rendered = self.crypto.encrypt_message(rendered, nonce, str(int(time.time())))
-        return web.Response(text=rendered, content_type="application/xml")
-
-    async def _body(self, request: web.Request) -> str:
-        if request.content_length is not None and request.content_length > request.app._client_max_size:
-            raise Rejected(413, "size", "request body too large")
-        try:
-            data = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise Rejected(413, "size", "request body too large") from None
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise Rejected(400, "encoding", "body is not UTF-8") from None
-
-    def _decrypt(self, body: str, request: web.Request) -> str:
+    async def open(self, request: web.Request) -> tuple[str, bool]:
+        q = request.query
+        if q.get("encrypt_type", "raw").lower() != "aes":
+            self._check_plain(request)
+            return await self.body(request), False
+        # Compatible and safe modes: msg_signature over the ciphertext ("不要使用signature验证").
+        check_fresh(q.get("timestamp", ""), self.settings.timestamp_window)
+        body = await self.body(request)
         if self.crypto is None or self._prp is None:
             raise Rejected(400, "mode", "encrypted message but no EncodingAESKey configured")
         envelope = parse_envelope(body)
-        q = request.query
         verify((self.token, q.get("timestamp", ""), q.get("nonce", ""), envelope), q.get("msg_signature", ""))
-        return decrypt(self._prp, envelope, self.settings.app_id)
+        return decrypt(self._prp, envelope, self.settings.app_id), True
 
-    def _reject(self, exc: Rejected, request: web.Request) -> web.Response:
-        self.metrics.rejected.labels(reason=exc.reason).inc()
-        log.warning("rejected %s %s from %s: %s", request.method, request.path, request.remote, exc)
-        return web.Response(status=exc.status, text=str(exc), content_type="text/plain")
+    def read(self, xml: str) -> Message:
+        parsed, raw = parse_xml(xml)
+        return to_message(parsed, raw)
 
+    def seal(self, reply_xml: str, request: web.Request) -> str:
+        assert self.crypto is not None
+        return self.crypto.encrypt_message(reply_xml, request.query.get("nonce", ""), str(int(time.time())))
 
-def parse_envelope(body: str) -> str:
-    """The <Encrypt> of an encrypted push (safe mode, compatible mode, WeCom)."""
-    try:
-        raw = xmltodict.parse(body)["xml"]
-        encrypt = raw["Encrypt"] if isinstance(raw, dict) else None
-    except (ExpatError, KeyError, TypeError, ValueError):
-        raise Rejected(400, "xml", "malformed XML envelope") from None
-    if not encrypt or not isinstance(encrypt, str):
-        raise Rejected(400, "xml", "no Encrypt element")
-    return encrypt
-
-
-def decrypt(prp: PrpCrypto, envelope: str, receive_id: str) -> str:
-    """AES-decrypt and check the receive id (AppID / CorpID) inside the plaintext."""
-    try:
-        return prp.decrypt(envelope, receive_id)
-    except InvalidAppIdException:
-        raise Rejected(403, "appid", "ciphertext is for another AppID") from None
-    except Exception as exc:  # noqa: BLE001 - a wrong key yields any of padding, struct, unicode errors
-        raise Rejected(400, "decrypt", f"cannot decrypt: {type(exc).__name__}") from None
+    async def after(self, message: Message) -> None:
+        if message.kind != "event":  # a user message opens 5 customer-service messages for 48 h
+            await self.quota.user_wrote(message.user, self.settings.cs_quota, self.settings.cs_window)

@@ -39,9 +39,13 @@ class RoleRepo:
         return json.loads(raw) if raw else None
 
     async def bind(self, user: str, role: dict[str, Any]) -> None:
+        previous = await self.of(user)
         async with self._r.pipeline(transaction=True) as pipe:
+            if previous is not None:
+                pipe.srem(self._members_key(previous), user)
             pipe.set(self._k.role(user), json.dumps(role, ensure_ascii=False))
-            pipe.sadd(self._k.role_members(role["kind"], role.get("department") or role.get("company", "")), user)
+            pipe.sadd(self._members_key(role), user)
+            pipe.sadd(self._k.role_index(), user)
             await pipe.execute()
 
     async def of(self, user: str) -> dict[str, Any] | None:
@@ -54,9 +58,18 @@ class RoleRepo:
             return False
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.delete(self._k.role(user))
-            pipe.srem(self._k.role_members(role["kind"], role.get("department") or role.get("company", "")), user)
+            pipe.srem(self._members_key(role), user)
+            pipe.srem(self._k.role_index(), user)
             await pipe.execute()
         return True
+
+    async def all(self) -> list[tuple[str, dict[str, Any]]]:
+        users = sorted(await self._r.smembers(self._k.role_index()))
+        raws = await self._r.mget([self._k.role(u) for u in users]) if users else []
+        return [(u, json.loads(r)) for u, r in zip(users, raws, strict=True) if r]
+
+    def _members_key(self, role: dict[str, Any]) -> str:
+        return self._k.role_members(role["kind"], role.get("department") or role.get("company", ""))
 
     async def members(self, kind: str, scope: str) -> list[str]:
         return sorted(await self._r.smembers(self._k.role_members(kind, scope)))

@@ -69,6 +69,12 @@ class Keys:
     def cs_quota(self, user: str) -> str:
         return f"{self.prefix}cs:{user}"
 
+    def role_index(self) -> str:
+        return f"{self.prefix}roles:all"
+
+    def reload_channel(self) -> str:
+        return f"{self.prefix}knowledge:reload"
+
     def dead_letters(self) -> str:
         return f"{self.prefix}outbox:dead"
 
