@@ -16,7 +16,7 @@ log = logging.getLogger("wuye")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
+    return load_settings(getattr(args, "config", None))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -127,7 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
     config = argparse.ArgumentParser(add_help=False)
     config.add_argument("--config", default=argparse.SUPPRESS, help="TOML config file (default: $WUYE_CONFIG, else built-in defaults)")
     parser = argparse.ArgumentParser(prog="wuye", description="wuye-bot: WeChat front door for 物业 matters", parents=[config])
-    parser.set_defaults(config=None)
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
 

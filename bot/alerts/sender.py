@@ -59,18 +59,22 @@ class AlertSender:
         """Read the outbox and deliver each alert in its own task, so that one unreachable
         channel retrying with backoff never holds up the alerts of other departments."""
         self._stop = stop
-        await self.store.outbox.ensure_group()
         inflight: dict[str, asyncio.Task[None]] = {}
+        group_ready = False
         while not stop.is_set():
             room = self.settings.outbox.max_inflight - len(inflight)
             if room <= 0:
                 await asyncio.wait(inflight.values(), return_when=asyncio.FIRST_COMPLETED)
                 continue
             try:
+                if not group_ready:  # at start, and again after an error (Redis may have lost it)
+                    await self.store.outbox.ensure_group()
+                    group_ready = True
                 entries = await self.store.outbox.read(self.consumer, claim_idle=self.settings.outbox.claim_idle, count=room)
             except asyncio.CancelledError:
                 raise
             except Exception:
+                group_ready = False
                 log.exception("reading the outbox failed")
                 await self._pause(1)
                 continue

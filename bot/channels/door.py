@@ -9,6 +9,7 @@ from xml.parsers.expat import ExpatError
 
 import xmltodict
 from aiohttp import web
+from redis.exceptions import RedisError
 from wechatpy.crypto import BasePrpCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidAppIdException
@@ -58,10 +59,13 @@ class Door:
             return self.reject(exc, request)
         try:
             reply = await self.engine.handle(message)
-            await self.after(message)
         except Unavailable:
             # Nothing was recorded: refuse, and the platform's retry gets a fresh try.
             return self.reject(Rejected(503, "redis", "storage unavailable, retry later"), request)
+        try:
+            await self.after(message)
+        except RedisError as exc:  # the reply is ready; losing this bookkeeping must not lose it
+            log.warning("after-message bookkeeping failed for %s: %s", message.id, exc)
         if reply.text is None:
             return web.Response(text=self.nothing_to_say, content_type="text/plain")
         rendered = render(message, reply)
