@@ -244,3 +244,20 @@ async def test_phone_numbers_never_reach_the_logs(client, sender: WechatSender, 
     for text in ("楼上有人高空抛物 我电话13912345678", "阳光小区3号楼", "没有", "13912345678", "1"):
         await post(client, sender, text_xml(text, user=user))
     assert "13912345678" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"MsgType": "image", "PicUrl": "http://p/1.jpg", "MsgId": "1"},  # no MediaId (seen in WeRoBot's samples)
+        {"MsgType": "event", "Event": "LOCATION"},  # no coordinates
+        {"MsgType": "location", "Location_X": "north", "Location_Y": "107.7", "MsgId": "1"},
+        {"MsgType": "text", "MsgId": "1"},  # no Content
+        {"MsgType": "voice", "MsgId": "1"},
+    ],
+)
+async def test_incomplete_messages_get_an_answer_not_an_error(client, sender: WechatSender, fields: dict[str, str]) -> None:
+    if "MsgId" in fields:
+        fields = {**fields, "MsgId": str(next_msg_id())}
+    resp, body = await post(client, sender, xml_of(fields, user=f"o_{next_msg_id()}"))
+    assert resp.status == 200, body

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 from xml.parsers.expat import ExpatError
 
 from aiohttp import web
 from wechatpy import parse_message
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
+from pydantic import ValidationError
 from wechatpy.messages import BaseMessage
 
 import xmltodict
@@ -34,15 +36,25 @@ _EVENT_ALIASES = {"subscribe_scan": "subscribe", "subscribe_scan_product": "subs
 
 
 def to_message(parsed: BaseMessage, raw: dict[str, str], channel: str = "wechat", user_prefix: str = "") -> Message:
-    """wechatpy's typed message → our channel-independent Message."""
-    kind = parsed.type
+    """wechatpy's typed message → our channel-independent Message. A message whose fields we
+    cannot read (a field missing, a number that is not one) becomes an ``unknown`` message that
+    gets a polite answer, never a server error."""
     base = {
         "channel": channel,
-        "user": user_prefix + (parsed.source or ""),
-        "account": parsed.target or "",
-        "created": int(raw.get("CreateTime") or 0),
-        "raw_type": raw.get("MsgType", ""),
+        "user": user_prefix + str(parsed.source or ""),
+        "account": str(parsed.target or ""),
+        "created": int(raw["CreateTime"]) if str(raw.get("CreateTime") or "").isdigit() else 0,
+        "raw_type": str(raw.get("MsgType", "")),
     }
+    try:
+        return _typed(parsed, raw, channel, base)
+    except (KeyError, TypeError, ValueError, ValidationError):
+        ident = f"{channel}:msg:{raw.get('MsgId') or raw.get('MsgID') or base['user'] + ':' + str(base['created'])}"
+        return Message(**base, id=ident, kind="unknown")
+
+
+def _typed(parsed: BaseMessage, raw: dict[str, str], channel: str, base: dict[str, Any]) -> Message:
+    kind = parsed.type
     if kind == "event":
         event = _EVENT_ALIASES.get(parsed.event, parsed.event)
         key = str(raw.get("EventKey") or "")
@@ -59,16 +71,16 @@ def to_message(parsed: BaseMessage, raw: dict[str, str], channel: str = "wechat"
     if kind == "text":
         return Message(**base, id=ident, kind="text", text=parsed.content or "")
     if kind == "voice":
-        return Message(**base, id=ident, kind="voice", text=raw.get("Recognition") or "", media_id=parsed.media_id)
+        return Message(**base, id=ident, kind="voice", text=raw.get("Recognition") or "", media_id=parsed.media_id or "")
     if kind == "image":
-        return Message(**base, id=ident, kind="image", media_id=parsed.media_id, picture_url=parsed.image or "")
+        return Message(**base, id=ident, kind="image", media_id=parsed.media_id or "", picture_url=parsed.image or "")
     if kind == "location":
         x, y = parsed.location
         return Message(**base, id=ident, kind="location", location=Location(latitude=x, longitude=y, label=parsed.label or ""))
     if kind == "link":
         return Message(**base, id=ident, kind="link", text=parsed.title or "")
     if kind in ("video", "shortvideo"):
-        return Message(**base, id=ident, kind="video", media_id=parsed.media_id)
+        return Message(**base, id=ident, kind="video", media_id=parsed.media_id or "")
     return Message(**base, id=ident, kind="unknown")
 
 
