@@ -29,11 +29,20 @@ async def file_complaint(resident: Resident, first: str, place: str = "阳光小
 
 async def test_police_alert_reaches_wecom_robot_within_a_second(aiohttp_client, wired, understander, fake, sender) -> None:
     client = await aiohttp_client(make_app(wired, understander))
-    number = await file_complaint(Resident(client, sender), "楼上有人高空抛物 把花盆扔下来了")
+    number = await file_complaint(Resident(client, sender), "楼上有人高空抛物 把花盆扔下来了 我电话13800001111")
     await wait_for(lambda: fake.of("robot:POLICE"), timeout=1.0)
     content = fake.of("robot:POLICE")[0]["markdown"]["content"]
     assert number in content and "高空抛物" in content and "阳光小区3号楼" in content and "办理时限" in content
-    assert "13912345678" not in content and "139" not in content
+    assert "花盆" in content  # what happened, in the resident's words ...
+    assert "13912345678" not in content and "13800001111" not in content  # ... without their phone numbers
+
+
+def test_redact_masks_phones_and_id_numbers() -> None:
+    from bot.privacy import redact
+
+    assert redact("电话13912345678，座机0917-5551234") == "电话139****5678，座机0917****1234"
+    assert redact("身份证610323199001011234") == "身份证610323****1234"
+    assert redact("3号楼2单元501室 共12户") == "3号楼2单元501室 共12户"
 
 
 async def test_alerts_survive_an_outage_and_a_restart(aiohttp_client, wired, understander, fake, sender) -> None:

@@ -196,6 +196,7 @@ class AlertSender:
             ticket=alert.get("ticket", ""),
             matter=alert.get("matter", ""),
             place=alert.get("place") or "未填写",
+            details=alert.get("details") or "未填写",
             deadline=self._deadline(alert),
             level=alert.get("level", ""),
             source=source.get(alert.get("source", "resident"), ""),

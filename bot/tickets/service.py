@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 
 from bot import calendar
+from bot.privacy import redact
 from bot.config import TicketSettings
 from bot.dialogue import Draft
 from bot.knowledge import Knowledge
@@ -83,7 +84,7 @@ class TicketService:
         )
         if draft.staff_note:
             ticket.texts.append(draft.staff_note)
-        ticket.record(at=now, who=self._who_opened(draft), action="opened", note=self.department_name(ticket.department))
+        ticket.record(at=now, who=self._who_opened(draft), action="opened", note="")
         await self.store.tickets.save(ticket, new=True)
         await self.store.tickets.schedule(number, self._next_step_at(ticket).timestamp())
         if where:
@@ -272,5 +273,7 @@ class TicketService:
                 "company": ticket.company,
                 "residents": ticket.residents,
                 "note": ticket.last_event.note,
+                # What happened, in the residents' words, without their phone numbers.
+                "details": redact("；".join(ticket.texts))[:300],
             }
         )
