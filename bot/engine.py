@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -111,9 +112,11 @@ class Engine:
         started = time.perf_counter()
         try:
             async with self.store.user_lock(message.user, wait=self.lock_wait):
-                conversation = Conversation(message.user, await self.store.conversations.load(message.user))
+                loaded = await self.store.conversations.load(message.user)
+                conversation = Conversation(message.user, copy.deepcopy(loaded))
                 reply = await self._dispatch(message, conversation)
-                await self.store.conversations.save(message.user, conversation.data, self.conversation_ttl)
+                if conversation.data != loaded:  # most messages change nothing: spare the write
+                    await self.store.conversations.save(message.user, conversation.data, self.conversation_ttl)
         except BusyError:
             reply = Reply(text=self.understander.knowledge.text("busy"))
         self.metrics.latency.observe(time.perf_counter() - started)
