@@ -13,7 +13,7 @@ and prints messages/second of each and the ratio classify / jieba. For context i
 HMM off). ``--cli`` also times ``python -m bot classify`` end to end as a subprocess on ``--count``
 lines (Redis in a temporary directory), once on 1 line to show the fixed start-up cost.
 
-    .venv/bin/python bench/classify.py [--count 10000] [--builtin] [--cli]
+    .venv/bin/python bench/classify.py [--count 10000] [--builtin] [--tune-only] [--cli]
 """
 
 from __future__ import annotations
@@ -54,9 +54,9 @@ BUILTIN = [
 ]
 
 
-def golden_texts() -> list[str]:
+def golden_texts(paths: list[Path] = GOLDEN) -> list[str]:
     texts = []
-    for path in GOLDEN:
+    for path in paths:
         if not path.is_file():
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -129,6 +129,8 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=10_000, help="messages timed (default 10000)")
     parser.add_argument("--builtin", action="store_true", help="use the built-in message list, not tests/data")
     parser.add_argument("--cli", action="store_true", help="also time `python -m bot classify` end to end")
+    parser.add_argument("--tune-only", action="store_true",
+                        help="only golden_tune.jsonl (leave the hold-out set untouched while tuning)")
     args = parser.parse_args()
     if args.count < 1:
         parser.error("--count must be positive")
@@ -144,9 +146,9 @@ def main() -> int:
     load_s = time.perf_counter() - started
 
     source = "built-in list"
-    texts = [] if args.builtin else golden_texts()
+    texts = [] if args.builtin else golden_texts(GOLDEN[:1] if args.tune_only else GOLDEN)
     if texts:
-        source = "tests/data golden_tune + golden_holdout"
+        source = "tests/data golden_tune" + ("" if args.tune_only else " + golden_holdout")
     else:
         texts = BUILTIN
     messages = repeat_to(texts, args.count)

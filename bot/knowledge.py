@@ -82,6 +82,12 @@ class IntentCues(BaseModel):
     greeting: list[str]
     thanks: list[str]
     negation: list[str]
+    modal: list[str] = []  # questions about what may, must or will happen ("能…吗", "要不要", "会怎样")
+    who: list[str] = []  # "which department handles X" questions
+    rhetorical: list[str] = []  # questions that complain or ask for action ("凭啥", "有没有人管", "能不能…一下")
+    event: list[str] = []  # narration of a concrete incident ("被…了", "天天", "正在")
+    past: list[str] = []  # the emergency is over ("昨天", "已经扑灭", "救出来了")
+    offtopic: list[str] = []  # out of the bot's scope ("天气", "外卖")
 
 
 class Knowledge(BaseModel):

@@ -1,11 +1,29 @@
 """Text → Understanding: emergency first, then matters by keyword (characters, then sound),
-FAQ by token overlap refined with rapidfuzz, and the intent from what was found and the cues."""
+FAQ by token overlap refined with rapidfuzz, and the intent from what was found and the cues.
+
+One pass of one phrase index finds every emergency and matter phrase (by characters, and by
+pinyin for homophone typos such as 高空抛务 → 高空抛物); a second, exact-only pass finds the
+intent cues. Homophone hits also correct the text the FAQ and the cues see (物叶费 → 物业费).
+
+How the intent is decided, in order:
+
+1. a ticket number, or a cue asking about the progress of one's own report → status_query;
+2. an emergency phrase, not negated right before it ("没有着火"), not ruled out by the
+   emergency's negative cues or by a cue that the event is over ("昨天", "已经扑灭") → emergency;
+3. a question → policy_question, unless the message rather reports a concrete matter:
+   "X 找谁 / 归谁管" asks who handles X (department = X's) unless it narrates an incident at
+   length; other questions need no complaint, repair or rhetorical cue ("凭啥", "有没有人管")
+   and little narration ("被…卖了", "在砸…", "天天");
+4. a matter → its own intent (complaint or repair);
+5. a good FAQ match → policy_question; else other.
+"""
 
 from __future__ import annotations
 
 import math
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import jieba
@@ -18,10 +36,48 @@ from bot.knowledge import Knowledge
 
 TICKET_NUMBER = re.compile(r"wy\s?(\d{8})\s?-?\s?(\d{1,6})", re.IGNORECASE)
 _PUNCT = re.compile(r"[\s,.!?;:，。！？；：、\"'“”‘’()（）…\-]+")
-# Tokens too common to say anything about which FAQ entry is meant.
-_STOP = frozenset("的 了 吗 呢 啊 吧 是 我 你 他 她 我们 在 有 和 就 都 也 要 会 能 怎么 什么 这 那 个 请问 一下 怎样 如何 可以 不 没 ?".split())
+_CLAUSE_BREAK = frozenset(" ,.!?;:，。！？；：、~…")
+# Tokens too common to say anything about which FAQ entry is meant, and the frame words of a
+# question ("…该找谁", "…归哪个部门管"): the content words decide the FAQ entry.
+_STOP = frozenset(
+    "的 了 吗 呢 啊 吧 呀 嘛 么 哈 是 我 你 他 她 我们 在 有 和 就 都 也 要 会 能 怎么 什么 这 那 个 请问 一下 怎样 如何 "
+    "可以 不 没 ? 谁 找 找谁 该 归 管 归谁 谁管 哪 哪个 哪里 部门 单位 啥 咋 咋样 怎么样 负责 来管 这事 事 问问 想 问".split()
+)
+# Words with a negation character that do not deny what follows them ("没人管" complains).
+_PSEUDO_NEGATION = (
+    "没人管", "没有人管", "没人修", "没人理", "没人来", "没人处理", "没人问", "没完没了", "没法", "没办法", "受不了",
+    "不得了", "不知道", "不停", "不行", "不少", "忍不住", "差不多", "不管", "不让", "不给", "不到", "没用", "不清",
+    "没多久", "不一会", "不久", "不远", "不对劲", "是不是", "是否", "会不会", "要不要", "能不能",
+)
+# Before a matter's phrase only an explicit denial rules it out: "没拴绳" and "没交维修基金" are
+# the complaint itself, "不是乱停车 是…" is not.
+_MATTER_NEGATORS = ("并不是", "不是", "并非", "并没有")
+# A question ending in a bare negation ("…能拿来补物业费不", "…有结果没").
+_TAIL_QUESTION = re.compile(r"(不|没|没有|吗|么|嘛|呢)[\s?!.,~。？！，]*$")
+# The matter that is the company's failure to do its own duties (眉县 三(二)1): it outranks the
+# property-company matters a resident names as examples ("物业不作为 门禁坏了 灯也不亮").
+_OVERSIGHT = "poor_service"
+_NEGATION_WINDOW = 4
+# A calendar date: the message tells of something that happened then ("2018年10月19日…").
+_DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}[日号]")
+# Characters beyond which a message is an account, not a chat question or a progress query.
+_LONG = 50
+_UNKNOWN_CHAR, _UNKNOWN_WORD = 0.3, 0.8  # weight of a token no FAQ entry uses, times the rarest weight
+# Calibration: a raw FAQ score of 0.5 (content words mostly shared with one phrasing) meets the
+# default faq_gate 0.62. The FAQ is answered only when the message is a question; a message that
+# is not one needs a clearly better match (_FAQ_UNASKED) to be taken as a policy question.
+_FAQ_SHIFT, _FAQ_UNASKED = 0.15, 0.15
+_FAQ_SHORTLIST = 12
 
 STRONG, WEAK, NEGATIVE = "strong", "weak", "negative"
+EMERGENCY, MATTER, FAQ, VOCAB, CUE = "emergency", "matter", "faq", "vocab", "cue"
+
+
+def _sound_policy(payload: object) -> bool | int:
+    space, _, kind = payload  # type: ignore[misc]
+    if space == CUE:
+        return False
+    return 2 if (space == MATTER and kind == STRONG) else True
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,118 +94,214 @@ class Understander:
         self.knowledge = knowledge
         self.gates = _Gates(confidence_gate, margin_gate, faq_gate)
         self._tokenizer = jieba.Tokenizer()
-        for word in {*knowledge.userdict, *(k for m in knowledge.matters for k in m.keywords)}:
-            self._tokenizer.add_word(word, freq=2000)
-        self._matters = PhraseIndex(
-            (phrase, (m.id, kind))
-            for m in knowledge.matters
-            for kind, phrases in ((STRONG, m.keywords), (WEAK, m.weak), (NEGATIVE, m.negative))
-            for phrase in phrases
-        )
-        self._emergencies = PhraseIndex(
-            (phrase, (e.id, kind))
-            for e in knowledge.emergencies
-            for kind, phrases in ((STRONG, e.keywords), (NEGATIVE, e.negative))
-            for phrase in phrases
-        )
+        self._tokenizer.initialize()
+        faq_words = {k for f in knowledge.faq for k in f.keywords}
+        words = {*knowledge.userdict, *(k for m in knowledge.matters for k in m.keywords), *faq_words}
+        for word in words:
+            if "+" not in word:
+                self._tokenizer.add_word(word, freq=2000)
+        # One index for emergencies, matters and the vocabulary (for homophone correction).
+        entries: list[tuple[str, object]] = []
+        for e in knowledge.emergencies:
+            entries += [(p, (EMERGENCY, e.id, STRONG)) for p in e.keywords]
+            entries += [(p, (EMERGENCY, e.id, NEGATIVE)) for p in e.negative]
+        for m in knowledge.matters:
+            for kind, phrases in ((STRONG, m.keywords), (WEAK, m.weak), (NEGATIVE, m.negative)):
+                entries += [(p, (MATTER, m.id, kind)) for p in phrases]
+        entries += [(k, (FAQ, f.id, WEAK)) for f in knowledge.faq for k in f.keywords if len(k.strip()) >= 2]
+        known = {p.strip().lower() for p, _ in entries}
+        entries += [(w, (VOCAB, w, WEAK)) for w in sorted(words) if len(w) >= 3 and w.strip().lower() not in known]
         cues = knowledge.cues
-        self._cues = PhraseIndex(
-            ((phrase, name) for name in type(cues).model_fields for phrase in getattr(cues, name)), by_sound=False
-        )
-        self._fuzzy_keywords = [k for m in knowledge.matters for k in m.keywords if len(k) >= 4]
-        self._fuzzy_owner = {k: m.id for m in knowledge.matters for k in m.keywords if len(k) >= 4}
+        cue_entries = [(phrase, (CUE, name, name)) for name in type(cues).model_fields for phrase in getattr(cues, name)]
+        # Cues by characters only; with the rest, one pass over the message finds everything.
+        # A matter's two-character strong phrases are found by sound too ("违见" → 违建), but only where
+        # the characters heard are not a word of their own (see understand).
+        self._index = PhraseIndex([*entries, *cue_entries], by_sound=_sound_policy)
+        self._cues = PhraseIndex(cue_entries, by_sound=False)  # for a text corrected by sound
+        self._negators = tuple(sorted(cues.negation, key=len, reverse=True))
         self._build_faq()
 
     # -- FAQ index ----------------------------------------------------------------------
     def _build_faq(self) -> None:
-        self._faq_phrasings: list[tuple[str, str]] = []  # (tokens joined by space, entry id)
+        """Every phrasing as a set of content tokens; a token's weight is its IDF over the entries."""
+        phrasings: list[tuple[str, str, frozenset[str]]] = []  # (entry id, characters, tokens)
         postings: dict[str, set[str]] = defaultdict(set)
         for entry in self.knowledge.faq:
             for phrasing in [entry.question, *entry.phrasings]:
-                tokens = self._tokens(normalize(phrasing))
-                self._faq_phrasings.append((" ".join(tokens), entry.id))
+                norm = normalize(phrasing)
+                tokens = frozenset(self._tokens(norm))
+                phrasings.append((entry.id, _PUNCT.sub("", norm), tokens))
                 for t in tokens:
                     postings[t].add(entry.id)
             for kw in entry.keywords:
                 postings[normalize(kw)].add(entry.id)
         n = max(1, len(self.knowledge.faq))
-        self._faq_postings = {t: (ids, math.log(1 + n / len(ids))) for t, ids in postings.items()}
-        self._faq_by_entry: dict[str, list[str]] = defaultdict(list)
-        for text, entry_id in self._faq_phrasings:
-            self._faq_by_entry[entry_id].append(text)
+        self._faq_order = {entry.id: i for i, entry in enumerate(self.knowledge.faq)}
+        self._faq_idf = {t: math.log(1 + n / len(ids)) for t, ids in postings.items()}
+        self._faq_postings = {t: frozenset(ids) for t, ids in postings.items()}
+        self._faq_unknown_weight = math.log(1 + n)
+        self._faq_by_entry: dict[str, list[tuple[str, frozenset[str], float]]] = defaultdict(list)
+        for entry_id, chars, tokens in phrasings:
+            norm = math.sqrt(sum(self._faq_idf[t] ** 2 for t in tokens)) or 1.0
+            self._faq_by_entry[entry_id].append((chars, tokens, norm))
 
     def _tokens(self, text: str) -> list[str]:
         return [t for t in self._tokenizer.lcut(_PUNCT.sub(" ", text), HMM=False) if t.strip() and t not in _STOP]
 
-    def match_faq(self, normalized: str, limit: int = 3) -> list[FaqMatch]:
-        tokens = self._tokens(normalized)
+    def match_faq(self, normalized: str, limit: int = 3, keyword_entries: Iterable[str] = ()) -> list[FaqMatch]:
+        """Entries by IDF-weighted cosine of content tokens with their best phrasing, refined by the
+        characters' similarity (rapidfuzz) and by the entry's keywords found in the message."""
+        tokens = set(self._tokens(normalized))
         if not tokens:
             return []
+        weights: dict[str, float] = {}
         votes: dict[str, float] = defaultdict(float)
-        total = 0.0
-        for t in set(tokens):
-            posting = self._faq_postings.get(t)
-            weight = posting[1] if posting else math.log(1 + len(self.knowledge.faq))
-            total += weight
-            if posting:
-                for entry_id in posting[0]:
-                    votes[entry_id] += weight
-        if not votes:
+        for t in sorted(tokens):  # a fixed order: the same sums, the same ties, every run
+            idf = self._faq_idf.get(t)
+            if idf is None:
+                # An unknown single character says little; an unknown word says the question is about something else.
+                weights[t] = self._faq_unknown_weight * (_UNKNOWN_CHAR if len(t) == 1 else _UNKNOWN_WORD)
+                continue
+            weights[t] = idf
+            for entry_id in self._faq_postings[t]:
+                votes[entry_id] += idf
+        keyword_hits: dict[str, int] = defaultdict(int)
+        for entry_id in keyword_entries:
+            keyword_hits[entry_id] += 1
+        if not votes and not keyword_hits:
             return []
-        shortlist = sorted(votes, key=votes.__getitem__, reverse=True)[:8]
-        query = " ".join(tokens)
+        # Only the entries sharing the most weight with the message are compared phrasing by phrasing.
+        order = self._faq_order
+        shortlist = sorted(votes, key=lambda e: (-votes[e], order[e]))[:_FAQ_SHORTLIST]
+        candidates = [*shortlist, *(e for e in keyword_hits if e not in shortlist)]
+        q_norm = math.sqrt(sum(w * w for w in weights.values()))
+        chars = _PUNCT.sub("", normalized)
+        coarse: list[tuple[float, str, float]] = []
+        idf = self._faq_idf
+        for entry_id in candidates:
+            best = 0.0
+            for _, p_tokens, p_norm in self._faq_by_entry[entry_id]:
+                common = tokens & p_tokens
+                if common:
+                    shared = sum(sorted([weights[t] * idf[t] for t in common])) / p_norm
+                    if shared > best:
+                        best = shared
+            best /= q_norm
+            bonus = min(0.2, 0.1 * keyword_hits.get(entry_id, 0))
+            coarse.append((best + bonus, entry_id, best))
+        coarse.sort(key=lambda c: (-c[0], self._faq_order[c[1]]))
         scored = []
-        for entry_id in shortlist:
-            best = process.extractOne(query, self._faq_by_entry[entry_id], scorer=fuzz.token_set_ratio)
-            similarity = best[1] / 100 if best else 0.0
-            coverage = votes[entry_id] / total
-            scored.append(FaqMatch(id=entry_id, score=round(0.6 * similarity + 0.4 * coverage, 3)))
-        scored.sort(key=lambda m: m.score, reverse=True)
-        return scored[:limit]
+        for rough, entry_id, cosine in coarse[:5]:
+            choices = [c for c, _, _ in self._faq_by_entry[entry_id]]
+            found = process.extractOne(chars, choices, scorer=fuzz.ratio)
+            similarity = found[1] / 100 if found else 0.0
+            score = 0.75 * cosine + 0.25 * similarity + (rough - cosine) + _FAQ_SHIFT
+            scored.append((score, self._faq_order[entry_id], entry_id))
+        scored.sort(key=lambda s: (-s[0], s[1]))  # ties: the entry written first
+        return [FaqMatch.model_construct(id=entry_id, score=round(min(score, 1.0), 3)) for score, _, entry_id in scored[:limit]]
 
     # -- the pieces -----------------------------------------------------------------------
-    def _emergency(self, text: str) -> str | None:
-        hits = list(self._emergencies.find(text))
-        ruled_out = {p[0] for h in hits if (p := h.payload)[1] == NEGATIVE}  # type: ignore[index]
+    def _negated(self, text: str, start: int, negators: tuple[str, ...] | None = None) -> bool:
+        """A negation word in the same clause, at most a few characters before ``start``."""
+        lo = max(0, start - _NEGATION_WINDOW - 4)
+        window = text[lo:start]
+        for pseudo in _PSEUDO_NEGATION:
+            if pseudo in window:
+                window = window.replace(pseudo, "#" * len(pseudo))
+        window = window[-_NEGATION_WINDOW:]
+        for i in range(len(window) - 1, -1, -1):
+            if window[i] in _CLAUSE_BREAK:
+                window = window[i + 1 :]
+                break
+        return any(neg in window for neg in (negators or self._negators))
+
+    def _emergency(self, text: str, hits: list[Hit], cues: dict[str, list[Hit]]) -> str | None:
+        if cues.get("past") or _DATE.search(text):  # "昨天着火了 墙都熏黑了": over, a complaint now
+            return None
+        ruled_out: set[str] = set()
+        strong: list[Hit] = []
         for h in hits:
-            em_id, kind = h.payload  # type: ignore[misc]
-            if kind == STRONG and em_id not in ruled_out and not self._negated(text, h.start):
-                return em_id
+            space, em_id, kind = h.payload  # type: ignore[misc]
+            if space != EMERGENCY:
+                continue
+            if kind == NEGATIVE:
+                ruled_out.add(em_id)
+            elif self._negated(text, h.start):
+                ruled_out.add(em_id)  # "没有着火": the resident says it is not happening
+            else:
+                strong.append(h)
+        for h in sorted(strong, key=lambda h: (h.fuzzy, h.start)):
+            if h.payload[1] not in ruled_out:  # type: ignore[index]
+                return h.payload[1]  # type: ignore[index,no-any-return]
         return None
 
-    def _negated(self, text: str, start: int) -> bool:
-        window = text[max(0, start - 3) : start]
-        return any(neg in window for neg in self.knowledge.cues.negation)
-
-    def _score_matters(self, text: str) -> dict[str, float]:
-        hits = list(self._matters.find(text))
-        ruled_out = {h.payload[0] for h in hits if h.payload[1] == NEGATIVE}  # type: ignore[index]
+    def _score_matters(self, text: str, hits: list[Hit]) -> tuple[dict[str, float], dict[str, int]]:
+        mine = [h for h in hits if h.payload[0] == MATTER]  # type: ignore[index]
+        ruled_out = {h.payload[1] for h in mine if h.payload[2] == NEGATIVE}  # type: ignore[index]
         scores: dict[str, float] = defaultdict(float)
         taken: list[tuple[int, int]] = []
         # Longest strong phrases first; a shorter phrase inside a longer one adds nothing.
-        strong = sorted((h for h in hits if h.payload[1] == STRONG), key=lambda h: (h.fuzzy, h.start - h.end))  # type: ignore[index]
+        strong = sorted((h for h in mine if h.payload[2] == STRONG), key=lambda h: (h.fuzzy, h.start - h.end))  # type: ignore[index]
         first_seen: dict[str, int] = {}
         for h in strong:
-            matter_id = h.payload[0]  # type: ignore[index]
-            if matter_id in ruled_out or any(s < h.end and h.start < e for s, e in taken):
+            matter_id = h.payload[1]  # type: ignore[index]
+            combo = "+" in h.phrase
+            if matter_id in ruled_out or (not combo and any(s < h.end and h.start < e for s, e in taken)):
                 continue
-            if self._negated(text, h.start):
+            if self._negated(text, h.start, _MATTER_NEGATORS):
                 continue
-            taken.append((h.start, h.end))
-            scores[matter_id] += (1.0 + 0.08 * (h.end - h.start)) * (0.8 if h.fuzzy else 1.0)
-            first_seen.setdefault(matter_id, h.start)
-        for h in hits:
-            matter_id, kind = h.payload  # type: ignore[misc]
+            if not combo:
+                taken.append((h.start, h.end))
+            length = len(h.phrase) - h.phrase.count("+")
+            scores[matter_id] += (1.0 + 0.08 * min(length, 8)) * (0.8 if h.fuzzy else 1.0)
+            first_seen[matter_id] = min(first_seen.get(matter_id, 999), h.start)
+        for h in mine:
+            matter_id, kind = h.payload[1], h.payload[2]  # type: ignore[index]
             if kind == WEAK and matter_id not in ruled_out:
                 scores[matter_id] += 0.35
-        if not scores:
-            found = process.extractOne(text, self._fuzzy_keywords, scorer=fuzz.partial_ratio, score_cutoff=86)
-            if found:
-                matter_id = self._fuzzy_owner[found[0]]
-                if matter_id not in ruled_out:
-                    scores[matter_id] = 0.8
+                first_seen.setdefault(matter_id, 500 + h.start)
         # Ties go to the matter named first.
-        return dict(sorted(scores.items(), key=lambda kv: (-kv[1], first_seen.get(kv[0], 999))))
+        ranked = dict(sorted(scores.items(), key=lambda kv: (-kv[1], first_seen.get(kv[0], 999))))
+        return ranked, first_seen
+
+    def _cue_hits(self, cue_hits: Iterable[Hit], knowledge_hits: list[Hit]) -> dict[str, list[Hit]]:
+        """Cue phrases by group; where cues overlap, the longest wins ("一直没回复" is status, not
+        "一直"), and a cue inside a longer matter phrase is part of that phrase ("维修" in "维修基金")."""
+        hits = sorted(cue_hits, key=lambda h: (h.start - h.end, h.start))
+        taken = [
+            (h.start, h.end) for h in knowledge_hits
+            if not h.fuzzy and h.payload[2] == STRONG and "+" not in h.phrase  # type: ignore[index]
+        ]
+        found: dict[str, list[Hit]] = defaultdict(list)
+        for h in hits:
+            if "+" not in h.phrase:
+                span = (h.start, h.end)
+                if any(s < h.end and h.start < e and (s, e) != span and e - s > h.end - h.start for s, e in taken):
+                    continue
+                taken.append(span)
+            found[h.payload[1]].append(h)  # type: ignore[index]
+        return found
+
+    def _is_word(self, text: str, h: Hit) -> bool:
+        """A two-character homophone hit that is a word itself ("经常"), or whose second character
+        begins a word with the next ("楼电梯" is not 漏电)."""
+        words = self._tokenizer.FREQ
+        return bool(words.get(text[h.start : h.end]) or words.get(text[h.start + 1 : h.end + 1]))
+
+    @staticmethod
+    def _corrected(text: str, hits: list[Hit]) -> str:
+        """The text with homophone typos replaced by the phrase they sound like."""
+        fuzzy = sorted((h for h in hits if h.fuzzy and len(h.phrase) == h.end - h.start), key=lambda h: h.start)
+        if not fuzzy:
+            return text
+        out, pos = [], 0
+        for h in fuzzy:
+            if h.start < pos:
+                continue
+            out += [text[pos : h.start], h.phrase]
+            pos = h.end
+        out.append(text[pos:])
+        return "".join(out)
 
     # -- the whole ----------------------------------------------------------------------
     def understand(self, text: str) -> Understanding:
@@ -157,25 +309,54 @@ class Understander:
         tickets = [f"WY{d}-{int(n):04d}" for d, n in TICKET_NUMBER.findall(norm)]
         base = {"text": text, "normalized": norm, "tickets": tickets}
 
-        emergency_id = self._emergency(norm)
+        found = list(self._index.find(norm))
+        hits = [h for h in found if h.payload[0] != CUE and not (h.fuzzy and h.end - h.start == 2 and self._is_word(norm, h))]  # type: ignore[index]
+        corrected = self._corrected(norm, hits)
+        if corrected == norm:
+            cue_hits = self._cue_hits((h for h in found if h.payload[0] == CUE), hits)  # type: ignore[index]
+        else:
+            cue_hits = self._cue_hits(self._cues.find(corrected), [])
+        cues = set(cue_hits)
+        if _TAIL_QUESTION.search(corrected):
+            cues.add("question")
+
+        emergency_id = self._emergency(norm, hits, cue_hits)
         if emergency_id:
             em = next(e for e in self.knowledge.emergencies if e.id == emergency_id)
             return Understanding(
                 **base, intent="emergency", emergency=em.id, department=em.department, confidence=1.0, margin=1.0
             )
+        # Asking after a report is short; a long message that mentions "上次投诉" is a report itself.
+        if tickets or ("status" in cues and len(norm) <= _LONG):
+            return Understanding(**base, intent="status_query", confidence=0.95, margin=0.9)
 
-        cues = {h.payload for h in self._cues.find(norm)}
-        scores = self._score_matters(norm)
+        scores, _ = self._score_matters(norm, hits)
         ranked = list(scores.items())
+        if "offtopic" in cues and not cues & {"complaint", "repair"}:
+            ranked = []  # "附近哪有卖菜的": not the 占道卖菜 matter
+        if ranked and scores.get(_OVERSIGHT, 0) >= 1.0 and self.knowledge.matter[ranked[0][0]].department == "property_company":
+            scores[_OVERSIGHT] = ranked[0][1] + 0.1
+            ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         candidates = [
-            Candidate(matter=m, department=self.knowledge.matter[m].department, score=round(s, 3)) for m, s in ranked[:4]
+            Candidate.model_construct(matter=m, department=self.knowledge.matter[m].department, score=round(s, 3)) for m, s in ranked[:4]
         ]
-        asks = "question" in cues
-        faq = self.match_faq(norm) if (asks or not ranked) else []
+        who = "who" in cues
+        asks = who or bool(cues & {"question", "modal"})
+        faq_keywords = [h.payload[1] for h in hits if h.payload[0] == FAQ]  # type: ignore[index]
+        faq = self.match_faq(corrected, keyword_entries=faq_keywords) if (asks or not ranked) else []
         faq_score = faq[0].score if faq else 0.0
+        narration = len(cue_hits.get("event", ()))
+        reports = bool(cues & {"complaint", "repair", "rhetorical"})
 
-        if tickets or ("status" in cues and not (ranked and "complaint" in cues)):
-            return Understanding(**base, intent="status_query", confidence=0.95, margin=0.9, candidates=candidates, faq=faq)
+        question = False
+        if ranked and len(norm) > _LONG:
+            pass  # a long account of a matter with a question in it ("…这是不是违法？谁来管？") reports it
+        elif who and "rhetorical" not in cues and narration < 3:
+            question = True  # "高空抛物找谁" / "物业赖着不走 归谁管"
+        elif "modal" in cues and "rhetorical" not in cues and narration < 2:
+            question = True  # "服务太差 能解除合同吗"
+        elif asks and not reports and narration < 2 and (ranked or faq_score >= self.gates.faq * 0.75):
+            question = True
 
         if ranked:
             main, s1 = ranked[0]
@@ -186,14 +367,15 @@ class Understander:
             two_matters = s2 >= 1.0
             margin = 1.0 if two_matters else (s1 - s2) / s1
             confidence = (1 - math.exp(-1.2 * s1)) * (1.0 if two_matters else 0.5 + 0.5 * margin)
-            intent = matter.intent
-            if asks and faq_score >= self.gates.faq * 0.9 and "complaint" not in cues:
-                intent = "policy_question"
+            intent = "policy_question" if question else matter.intent
+            department = matter.department
+            if question and not who and faq_score >= self.gates.faq:
+                department = self.knowledge.faq_by_id[faq[0].id].department or department
             return Understanding(
                 **base,
                 intent=intent,
                 matter=main,
-                department=matter.department,
+                department=department,
                 also=also,
                 also_matters=also_matters,
                 confidence=round(min(confidence, 1.0), 3),
@@ -202,19 +384,19 @@ class Understander:
                 faq=faq,
             )
 
-        if faq_score >= self.gates.faq or (asks and faq_score >= self.gates.faq * 0.75):
+        social = bool(cues & {"greeting", "thanks", "offtopic"})
+        if question and social and not faq_score >= self.gates.faq:
+            question = False
+        if faq_score >= self.gates.faq + (0.0 if asks else _FAQ_UNASKED) and not social or question:
             second = faq[1].score if len(faq) > 1 else 0.0
             return Understanding(
                 **base,
                 intent="policy_question",
-                department=self.knowledge.faq_by_id[faq[0].id].department,
+                department=self.knowledge.faq_by_id[faq[0].id].department if faq_score >= self.gates.faq else None,
                 confidence=faq_score,
                 margin=round(faq_score - second, 3),
                 faq=faq,
             )
-        if asks:
-            return Understanding(**base, intent="policy_question", confidence=faq_score, margin=0.0, faq=faq)
-        social = bool(cues & {"greeting", "thanks"})
         return Understanding(**base, intent="other", confidence=0.9 if social else 0.5, margin=0.5, faq=faq)
 
     def tokens(self, text: str) -> list[str]:

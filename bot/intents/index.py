@@ -1,32 +1,39 @@
 """Phrase indexes built once from the knowledge: exact phrases, and their pinyin for homophone typos.
 
-Lookup walks every start position of the text and tries each phrase length present in the
-index (a dict hit per try), so a message costs O(length × distinct lengths) whatever the size
-of the knowledge base.
+Lookup walks every start position of the text, and at each position tries only the lengths of
+the phrases that begin with those two characters (or, by sound, that syllable): a dict lookup or
+two for the position, then a dict hit per candidate length. Positions whose character starts no phrase cost a
+single failed lookup, so a message costs about O(length) whatever the size of the knowledge.
+
+A phrase written ``A+B`` is a conjunction: it is found when every part occurs in the text (parts
+in any order, each found by characters). The hit spans the first part found.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
+from typing import NamedTuple
 
 from pypinyin import Style, lazy_pinyin
 
 
+def _is_han(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
 @lru_cache(maxsize=65536)
 def _char_pinyin(ch: str) -> str:
-    if "\u4e00" <= ch <= "\u9fff":
+    if _is_han(ch):
         return lazy_pinyin(ch, style=Style.NORMAL)[0]
     return ch
 
 
 def pinyin_of(text: str) -> tuple[str, ...]:
-    return tuple(_char_pinyin(ch) for ch in text)
+    return tuple(map(_char_pinyin, text))
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     phrase: str  # the indexed phrase (as written in the knowledge)
     start: int
     end: int
@@ -35,27 +42,57 @@ class Hit:
 
 
 class PhraseIndex:
-    """Finds indexed phrases in a text by characters, and (for phrases of 3+ characters) by sound."""
+    """Finds indexed phrases in a text by characters, and (for phrases of 3+ characters, or 2+ when
+    ``by_sound`` returns 2 for the payload) by sound."""
 
-    def __init__(self, phrases: Iterable[tuple[str, object]], *, by_sound: bool = True) -> None:
+    def __init__(
+        self, phrases: Iterable[tuple[str, object]], *, by_sound: bool | Callable[[object], bool | int] = True
+    ) -> None:
         self._exact: dict[str, list[object]] = {}
         self._sound: dict[tuple[str, ...], list[tuple[str, object]]] = {}
+        self._combos: list[tuple[tuple[str, ...], str, object]] = []
         for phrase, payload in phrases:
             phrase = phrase.strip().lower()
             if not phrase:
                 continue
+            if "+" in phrase:
+                parts = tuple(p.strip() for p in phrase.split("+") if p.strip())
+                if len(parts) > 1:
+                    self._combos.append((parts, phrase, payload))
+                    continue
+                phrase = parts[0] if parts else ""
+                if not phrase:
+                    continue
             self._exact.setdefault(phrase, []).append(payload)
             # Two-character phrases by sound would match too much (many homophones).
-            if by_sound and len(phrase) >= 3 and all("\u4e00" <= c <= "\u9fff" for c in phrase):
+            sound = by_sound(payload) if callable(by_sound) else by_sound
+            if sound and len(phrase) >= (2 if sound == 2 else 3) and all(_is_han(c) for c in phrase):
                 self._sound.setdefault(pinyin_of(phrase), []).append((phrase, payload))
-        self._lengths = sorted({len(p) for p in self._exact}, reverse=True)
-        self._sound_lengths = sorted({len(p) for p in self._sound}, reverse=True)
+        # Single characters by themselves; longer phrases by their first two characters.
+        self._singles = {p: ps for p, ps in self._exact.items() if len(p) == 1}
+        lengths: dict[str, set[int]] = {}
+        for p in self._exact:
+            if len(p) > 1:
+                lengths.setdefault(p[:2], set()).add(len(p))
+        self._first2 = {k: tuple(sorted(ls, reverse=True)) for k, ls in lengths.items()}
+        sound_lengths: dict[tuple[str, ...], set[int]] = {}
+        for key in self._sound:
+            sound_lengths.setdefault(key[:2], set()).add(len(key))
+        self._sound_first2 = {k: tuple(sorted(ls, reverse=True)) for k, ls in sound_lengths.items()}
 
     def find(self, text: str) -> Iterator[Hit]:
-        exact, n = self._exact, len(text)
+        exact, first2, singles, n = self._exact, self._first2, self._singles, len(text)
         found: set[tuple[int, int]] = set()
-        for i in range(n):
-            for length in self._lengths:
+        for i, ch in enumerate(text):
+            payloads = singles.get(ch)
+            if payloads:
+                found.add((i, i + 1))
+                for p in payloads:
+                    yield Hit(ch, i, i + 1, p, False)
+            lengths = first2.get(text[i : i + 2])
+            if lengths is None:
+                continue
+            for length in lengths:
                 if i + length > n:
                     continue
                 payloads = exact.get(text[i : i + length])
@@ -63,16 +100,24 @@ class PhraseIndex:
                     found.add((i, i + length))
                     for p in payloads:
                         yield Hit(text[i : i + length], i, i + length, p, False)
+        for parts, phrase, p in self._combos:
+            start = text.find(parts[0])
+            if start < 0 or not all(part in text for part in parts[1:]):
+                continue
+            yield Hit(phrase, start, start + len(parts[0]), p, False)
         if not self._sound:
             return
-        sound = None
-        for i in range(n):
-            for length in self._sound_lengths:
+        sound_first2, sounds = self._sound_first2, self._sound
+        sound = pinyin_of(text)
+        for i in range(n - 1):
+            lengths = sound_first2.get(sound[i : i + 2])
+            if lengths is None:
+                continue
+            for length in lengths:
                 if i + length > n or (i, i + length) in found:
                     continue
-                if sound is None:
-                    sound = pinyin_of(text)
-                candidates = self._sound.get(sound[i : i + length])
+                candidates = sounds.get(sound[i : i + length])
                 if candidates:
                     for phrase, p in candidates:
-                        yield Hit(phrase, i, i + length, p, True)
+                        if phrase != text[i : i + length]:
+                            yield Hit(phrase, i, i + length, p, True)

@@ -1,0 +1,209 @@
+"""Understanding: the golden-set floors, and the cases that once went wrong (traditional and
+full-width text, homophone typos, negation, two matters, questions vs complaints, FAQ citations,
+clarifying when unsure). No mocks: the real knowledge base and the real engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.app import running
+from bot.classify import classify_one
+from bot.config import Settings
+from bot.evaluate import evaluate_file
+from bot.intents import Understander
+
+TUNE = Path(__file__).parent / "data" / "golden_tune.jsonl"
+
+
+# -- golden set ------------------------------------------------------------------------------
+
+
+async def test_golden_tune_floors(settings: Settings) -> None:
+    report = await evaluate_file(settings, TUNE)
+    assert report.n > 300
+    assert report.department_accuracy >= 0.95, report.render(misses=20)
+    assert report.emergency_recall == 1.0, report.render(misses=20)
+    assert report.intent_accuracy >= 0.95, report.render(misses=20)
+    assert report.faq_correctness >= 0.9, report.render(misses=20)
+
+
+# -- emergencies -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "emergency", "department"),
+    [
+        ("楼道着火了 好大的烟", "fire", "fire"),
+        ("樓道著火了 好大的煙", "fire", "fire"),  # traditional
+        ("对面楼的窗户一直在冒黑烟", "fire", "fire"),
+        ("厨房煤气泄露了 味道很冲", "gas_leak", "fire"),  # 泄露 for 泄漏
+        ("电梯停在两层中间了 里面有人出不来", "elevator_trapped", "market"),
+        ("老人从楼梯上滚下来了 昏过去了", "injury", "health"),
+        ("小区门口打群架 都见血了", "violence", "police"),
+    ],
+)
+def test_emergencies_now(understander: Understander, text: str, emergency: str, department: str) -> None:
+    u = understander.understand(text)
+    assert u.intent == "emergency"
+    assert u.emergency == emergency
+    assert u.department == department
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "没有着火 只是楼道有烟味",  # denied right before the phrase
+        "不是漏气 就是燃气管子锈了想找人看看",
+        "昨天楼道起火了 现在墙都熏黑了",  # over: a complaint now
+        "刚才电梯关人了 人已经弄出来了",
+        "上个月小区里有人打架",
+    ],
+)
+def test_not_an_emergency(understander: Understander, text: str) -> None:
+    u = understander.understand(text)
+    assert u.emergency is None
+    assert u.intent != "emergency"
+
+
+# -- normalisation and typos -----------------------------------------------------------------
+
+
+def test_full_width_and_traditional(understander: Understander) -> None:
+    u = understander.understand("ＷＹ２０２５０３１２-００４２ 處理到哪了")
+    assert u.intent == "status_query"
+    assert u.tickets == ["WY20250312-0042"]
+    u = understander.understand("樓上扔東西下來 車玻璃都砸裂了")
+    assert (u.intent, u.department) == ("complaint", "police")
+
+
+@pytest.mark.parametrize(
+    ("text", "matter"),
+    [
+        ("楼上又高空抛务了 差点砸到人", "high_altitude_throwing"),  # 抛务 for 抛物
+        ("隔壁在楼顶搞违见 盖了一间房", "illegal_construction"),  # 违见 for 违建, two characters
+        ("楼道有人飞线冲电", "ebike_flying_wire"),  # 冲电 for 充电
+    ],
+)
+def test_homophone_typos(understander: Understander, text: str, matter: str) -> None:
+    assert understander.understand(text).matter == matter
+
+
+def test_two_character_homophones_need_care(understander: Understander) -> None:
+    # 楼电(梯) sounds like 漏电 but is the start of 电梯; 经常 is a word, not a typo.
+    u = understander.understand("我们楼电梯经常停 老人上下楼太难了")
+    assert u.matter == "elevator_safety"
+    assert u.department == "market"
+
+
+def test_homophone_correction_helps_the_faq(understander: Understander) -> None:
+    u = understander.understand("欠物叶费物业能告我吗")
+    assert u.intent == "policy_question"
+    assert u.faq and u.faq[0].id == "property_fee_unpaid_consequences"
+
+
+# -- negation --------------------------------------------------------------------------------
+
+
+def test_nobody_cares_is_still_a_complaint(understander: Understander) -> None:
+    u = understander.understand("楼上高空抛物没人管")
+    assert (u.intent, u.matter, u.department) == ("complaint", "high_altitude_throwing", "police")
+
+
+def test_negation_inside_the_complaint(understander: Understander) -> None:
+    # "没拴绳", "没交维修基金": the negation is the complaint, not a denial of the matter.
+    assert understander.understand("楼下遛狗没拴绳 吓到小孩了").matter == "dog_nuisance"
+    u = understander.understand("开发商没交维修基金 房产证还能办吗")
+    assert u.intent == "policy_question"
+    assert u.faq[0].id == "maintenance_fund_property_registration"
+
+
+# -- several matters, and the company's own failures -----------------------------------------
+
+
+def test_two_matters_give_also(understander: Understander) -> None:
+    u = understander.understand("楼道里有人飞线充电 楼上还天天高空抛物")
+    assert {u.matter, *u.also_matters} >= {"ebike_flying_wire", "high_altitude_throwing"}
+    assert u.also and set(u.also) <= {"fire", "police"}
+    assert u.department in {"fire", "police"}
+
+
+def test_neglect_outranks_its_examples(understander: Understander) -> None:
+    u = understander.understand("物业不作为 门禁坏了一个月 楼道灯也不亮")
+    assert (u.intent, u.department) == ("complaint", "housing")
+
+
+# -- questions about a matter vs complaints about it ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "department"),
+    [
+        ("物业乱收费该找谁？", "market"),
+        ("高空抛物归哪个部门管", "police"),
+        ("飞线充电谁管", "fire"),
+        ("楼上拆承重墙 这事找谁", "urban_mgmt"),
+    ],
+)
+def test_who_handles_questions(understander: Understander, text: str, department: str) -> None:
+    u = understander.understand(text)
+    assert u.intent == "policy_question"
+    assert u.department == department
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("物业费不交会怎样", "policy_question"),
+        ("物业服务太差 合同能提前解除吗", "policy_question"),
+        ("物业天天乱收费 我要投诉", "complaint"),
+        ("物业乱收停车费 凭啥收钱", "complaint"),
+        ("楼下在砸承重墙 整栋楼都在震 这能行吗", "complaint"),
+        ("这违建都没人管吗", "complaint"),
+        ("停水了 啥时候来水啊", "repair"),
+    ],
+)
+def test_question_or_report(understander: Understander, text: str, intent: str) -> None:
+    assert understander.understand(text).intent == intent
+
+
+def test_status_and_small_talk(understander: Understander) -> None:
+    assert understander.understand("我上周投诉的噪音 有结果没").intent == "status_query"
+    assert understander.understand("在吗").intent == "other"
+    assert understander.understand("好的 知道了").intent == "other"
+    assert understander.understand("今天天气咋样").intent == "other"
+
+
+# -- replies: FAQ citations and clarifying ----------------------------------------------------
+
+
+async def test_faq_answer_cites_its_clause(settings: Settings, understander: Understander) -> None:
+    async with running(settings, understander) as services:
+        got = await classify_one(services.engine, "物业费不交会怎样", 1)
+    assert got["intent"] == "policy_question"
+    assert got["faq"] == "property_fee_unpaid_consequences"
+    assert "催告" in got["reply"]
+    assert "依据" in got["reply"] and "三(五)2" in got["reply"]
+
+
+async def test_who_question_names_the_department(settings: Settings, understander: Understander) -> None:
+    async with running(settings, understander) as services:
+        got = await classify_one(services.engine, "违建归哪个部门管", 1)
+    assert "城市管理执法局" in got["reply"] or "城管" in got["reply"]
+    assert "依据" in got["reply"]
+
+
+async def test_low_confidence_asks_to_clarify(settings: Settings, understander: Understander) -> None:
+    u = understander.understand("楼上窗户那边")
+    assert u.candidates and u.confidence < understander.gates.confidence
+    async with running(settings, understander) as services:
+        got = await classify_one(services.engine, "楼上窗户那边", 1)
+    assert "没有完全理解" in got["reply"]
+
+
+def test_deterministic(understander: Understander) -> None:
+    text = "维修资金归哪个部门管"
+    first = understander.understand(text)
+    assert all(understander.understand(text) == first for _ in range(3))
+    assert first.faq[0].id == "maintenance_fund_who"
