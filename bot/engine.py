@@ -19,7 +19,7 @@ from bot.intents import Understander
 from bot.metrics import Metrics
 from bot.models import Message, Reply
 from bot.router import Router
-from bot.store import BusyError, Store, Unavailable
+from bot.store import BusyError, Duplicate, Store, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +59,17 @@ class Engine:
     async def handle(self, message: Message) -> Reply:
         """The reply to send now. A retry of a delivery gets the first delivery's reply."""
         self.metrics.messages.labels(kind=message.kind).inc()
-        if not await self.store.dedup.claim(message.id, self.dedup_ttl):
+        task = asyncio.create_task(self._run(message, claim=True))
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(task), self.reply_budget)
+        except Duplicate:
             self.metrics.duplicates.inc()
             stored = await self.store.dedup.answer(message.id, wait=self.reply_budget + 0.5)
             if stored is None or stored == LATE:
                 return Reply.silent()
             return Reply.model_validate_json(stored)
-
-        task = asyncio.create_task(self.process(message))
-        try:
-            reply = await asyncio.wait_for(asyncio.shield(task), self.reply_budget)
+        except Unavailable:
+            raise  # nothing was recorded; the door answers 503
         except TimeoutError:
             self.metrics.over_budget.inc()
             self._late.add(task)
@@ -109,16 +110,26 @@ class Engine:
     # -- the work itself ----------------------------------------------------------------
     async def process(self, message: Message) -> Reply:
         """Handle one message without de-duplication or budget (the terminal chat uses this)."""
+        return await self._run(message, claim=False)
+
+    async def _run(self, message: Message, *, claim: bool) -> Reply:
+        """Claim (optionally), lock the user, read the conversation, dispatch, write it back."""
         started = time.perf_counter()
         try:
-            async with self.store.user_lock(message.user, wait=self.lock_wait):
-                loaded = await self.store.conversations.load(message.user)
-                conversation = Conversation(message.user, copy.deepcopy(loaded))
-                reply = await self._dispatch(message, conversation)
-                if conversation.data != loaded:  # most messages change nothing: spare the write
-                    await self.store.conversations.save(message.user, conversation.data, self.conversation_ttl)
+            held = await self.store.sessions.open(
+                message.user, claim=message.id if claim else None, dedup_ttl=self.dedup_ttl, wait=self.lock_wait
+            )
         except BusyError:
-            reply = Reply(text=self.understander.knowledge.text("busy"))
+            return Reply(text=self.understander.knowledge.text("busy"))
+        conversation = Conversation(message.user, copy.deepcopy(held.state))
+        try:
+            reply = await self._dispatch(message, conversation)
+        except BaseException:
+            await asyncio.shield(self.store.sessions.close(held, None, self.conversation_ttl))  # keep the old state
+            raise
+        # Most messages change nothing: then only the lock is released.
+        changed = conversation.data != held.state
+        await self.store.sessions.close(held, conversation.data if changed else None, self.conversation_ttl)
         self.metrics.latency.observe(time.perf_counter() - started)
         return reply
 

@@ -167,13 +167,13 @@ async def test_late_reply_goes_out_as_customer_service_message(aiohttp_client, w
     wired.wechat.reply_budget = 0.1
     client = await aiohttp_client(make_app(wired, understander))
     services = client.server.app[SERVICES]
-    original = services.engine.process
+    original = services.engine._dispatch  # the handling proper, after de-duplication
 
-    async def slow(message):  # type: ignore[no-untyped-def]
+    async def slow(message, *args):  # type: ignore[no-untyped-def]
         await asyncio.sleep(0.3)
-        return await original(message)
+        return await original(message, *args)
 
-    services.engine.process = slow
+    services.engine._dispatch = slow
     sender = WechatSender("wuye-test-token", wired.wechat.encoding_aes_key.get_secret_value(), wired.wechat.app_id)
     alice = Resident(client, sender)
     assert await alice.say("物业费不交会怎样") == ""

@@ -159,15 +159,15 @@ async def test_oversized_body(client, sender: WechatSender) -> None:
 
 async def test_concurrent_retries_handled_once(client, sender: WechatSender, services) -> None:
     calls = 0
-    original = services.engine.process
+    original = services.engine._dispatch  # the handling proper, after de-duplication
 
-    async def counting(message):  # type: ignore[no-untyped-def]
+    async def counting(message, *args):  # type: ignore[no-untyped-def]
         nonlocal calls
         calls += 1
         await asyncio.sleep(0.3)  # the retries arrive while the first is being handled
-        return await original(message)
+        return await original(message, *args)
 
-    services.engine.process = counting
+    services.engine._dispatch = counting
     xml = text_xml("物业费不交会怎样", msg_id=next_msg_id())
     responses = await asyncio.gather(*(post(client, sender, xml) for _ in range(4)))
     contents = [sender.read_reply(body)["Content"] for _, body in responses]
@@ -188,13 +188,13 @@ async def test_slow_handler_answers_success_then_follows_up(aiohttp_client, sett
         followed.append((message.user, reply))
 
     services.engine.follow_ups.append(hook)
-    original = services.engine.process
+    original = services.engine._dispatch  # the handling proper, after de-duplication
 
-    async def slow(message):  # type: ignore[no-untyped-def]
+    async def slow(message, *args):  # type: ignore[no-untyped-def]
         await asyncio.sleep(0.5)
-        return await original(message)
+        return await original(message, *args)
 
-    services.engine.process = slow
+    services.engine._dispatch = slow
     xml = text_xml("你好", user="o_slow")
     resp, body = await post(client, sender, xml)
     assert body == "success"

@@ -16,18 +16,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.store.embedded import EmbeddedRedis
 from bot.store.keys import Keys
+from bot.store.sessions import PENDING, BusyError, Duplicate, Sessions, Unavailable
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Store", "EmbeddedRedis", "Keys", "BusyError", "Unavailable", "connect"]
-
-
-class BusyError(Exception):
-    """The user's lock could not be taken in time."""
-
-
-class Unavailable(Exception):
-    """Redis cannot be reached: the caller should refuse the work so that it is retried later."""
+__all__ = ["Store", "EmbeddedRedis", "Keys", "BusyError", "Duplicate", "Unavailable", "connect"]
 
 
 def connect(url: str = "", socket_path: str = "") -> aioredis.Redis:
@@ -39,21 +32,14 @@ def connect(url: str = "", socket_path: str = "") -> aioredis.Redis:
 class Dedup:
     """Remembers what was answered to a delivery, so a retry gets the same answer.
 
-    The first delivery claims the id with a pending marker; a retry that arrives while the
-    first is still being handled waits for the answer instead of handling it again.
+    The first delivery claims the id with a pending marker (``Sessions.open``); a retry that
+    arrives while the first is still being handled waits for the answer instead of handling it.
     """
 
-    PENDING = "\x00pending"
+    PENDING = PENDING
 
     def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
         self._r, self._k = redis, keys
-
-    async def claim(self, message_id: str, ttl: int) -> bool:
-        """The first touch of Redis for a delivery: if Redis is down, nothing has happened yet."""
-        try:
-            return bool(await self._r.set(self._k.dedup(message_id), self.PENDING, nx=True, ex=ttl))
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            raise Unavailable(str(exc)) from exc
 
     async def finish(self, message_id: str, answer: str, ttl: int) -> None:
         await self._r.set(self._k.dedup(message_id), answer, ex=ttl)
@@ -99,6 +85,7 @@ class Store:
         self.redis = redis
         self.keys = Keys(prefix)
         self.dedup = Dedup(redis, self.keys)
+        self.sessions = Sessions(redis, self.keys)
         self.conversations = Conversations(redis, self.keys)
         from bot.store.accounts import QuotaRepo, RoleRepo, TokenRepo  # noqa: PLC0415
         from bot.store.outbox import Outbox  # noqa: PLC0415

@@ -95,7 +95,7 @@ class QuotaRepo:
 
     async def user_wrote(self, user: str, allowance: int, window: int) -> None:
         key = self._k.cs_quota(user)
-        async with self._r.pipeline(transaction=True) as pipe:
+        async with self._r.pipeline(transaction=False) as pipe:  # one round trip; order is enough
             pipe.hset(key, mapping={"left": allowance, "until": int(time.time()) + window})
             pipe.expire(key, window)
             await pipe.execute()
