@@ -307,3 +307,19 @@ def test_cli_create_user_reads_the_password_from_stdin(tmp_path, redis_server) -
     stored = json.loads(r.get("cli-console:console:user:chief"))
     assert stored["kind"] == "official" and stored["department"] == "police"
     assert stored["password_hash"].startswith("$argon2") and "s3cret-pass" not in json.dumps(stored)
+
+
+async def test_dashboard_counts_rates_and_svg_charts(client, services) -> None:
+    a = await file_ticket(services, "high_altitude_throwing", "阳光小区3号楼", "楼上扔酒瓶")
+    b = await file_ticket(services, "illegal_construction", "幸福家园5号楼", "楼顶加盖房子")
+    await file_ticket(services, "fire_lane_blocked", "阳光小区北门", "消防通道堵塞")
+    for number, dept in ((a.number, "police"), (b.number, "urban_mgmt")):
+        await services.tickets.act(number, "accept", who=f"official:{dept}")
+        await services.tickets.act(number, "resolve", who=f"official:{dept}", note="已处理")
+    await services.tickets.rate(a.number, a.user, "满意")
+    await make_user(services, "boss", "admin")
+    await sign_in(client, "boss")
+    html = await (await client.get("/console/dashboard")).text()
+    assert re.search(r'id="kpi-total">3<', html) and 'id="kpi-resolution">67%<' in html and 'id="kpi-satisfaction">100%<' in html
+    assert html.count("<svg") == 2 and "县公安局" in html
+    assert not re.search(r'(src|href)="(https?:)?//', html), "nothing is fetched from elsewhere"

@@ -78,6 +78,11 @@ async def test_sign_in_filter_accept_resolve_and_export_in_a_browser(aiohttp_ser
             await expect(page.locator(".history")).to_contain_text("约谈3号楼住户")
             await page.screenshot(path=shots / "ticket-resolved.png", full_page=True)
 
+            await page.get_by_role("link", name="统计").click()
+            await expect(page.locator("#kpi-total")).to_have_text("3")
+            await expect(page.locator("#kpi-resolution")).to_have_text("33%")
+            await page.screenshot(path=shots / "dashboard.png", full_page=True)
+
             # The same pages on a phone.
             phone = await browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
                                               is_mobile=True, has_touch=True, locale="zh-CN")
@@ -88,9 +93,11 @@ async def test_sign_in_filter_accept_resolve_and_export_in_a_browser(aiohttp_ser
             await mobile.screenshot(path=shots / "phone-ledger.png", full_page=True)
             await mobile.goto(f"{base}/console/tickets/{target.number}")
             await mobile.screenshot(path=shots / "phone-ticket.png", full_page=True)
+            await mobile.goto(f"{base}/console/dashboard")
+            await mobile.screenshot(path=shots / "phone-dashboard.png", full_page=True)
         finally:
             await browser.close()
 
     done = await services.tickets.get(target.number)
     assert done.state == State.RESOLVED and done.history[-1].who == "console:cop"
-    assert {p.name for p in shots.iterdir()} >= {"ledger.png", "ticket-resolved.png", "phone-ledger.png"}
+    assert {p.name for p in shots.iterdir()} >= {"ledger.png", "ticket-resolved.png", "dashboard.png", "phone-ledger.png"}

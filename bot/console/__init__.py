@@ -39,6 +39,7 @@ def setup_console(app: web.Application, *, secure_cookie: bool = False) -> None:
     r.add_get("/tickets/export.{fmt:xlsx|csv}", views.export)
     r.add_get(r"/tickets/{number:WY\d{8}-\d{4,}}", views.ticket_page)
     r.add_post(r"/tickets/{number:WY\d{8}-\d{4,}}/act", views.act)
+    r.add_get("/dashboard", views.dashboard_page)
     r.add_get("/alerts", views.alerts_page)
     r.add_post("/alerts/retry", views.retry)
     r.add_static("/static", HERE / "static")

@@ -281,6 +281,24 @@ async def act(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(here)
 
 
+# -- dashboard --------------------------------------------------------------------------------
+async def dashboard_page(request: web.Request) -> web.Response:
+    from bot.console import dashboard
+
+    account = _forbid_editor(request)
+    services = services_of(request)
+    knowledge = services.understander.knowledge
+    moment = now()
+    tickets = await ledger.visible(services, account)
+    overdue = sum(ledger.is_overdue(t, moment) for t in tickets)
+    return await render(request, "dashboard.html", {
+        "f": dashboard.figures(tickets, overdue),
+        "department_name": knowledge.department[account.department].name if account.department in knowledge.department else "",
+        "by_month": dashboard.per_month(tickets),
+        "by_department": dashboard.per_department(tickets, knowledge),
+    })
+
+
 # -- dead letters -----------------------------------------------------------------------------
 def _admin(request: web.Request) -> Account:
     account: Account = request[ACCOUNT]
