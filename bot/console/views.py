@@ -20,7 +20,8 @@ from bot.console.accounts import KIND_NAMES, MAX_FAILURES, Account, Accounts, Lo
 from bot.tickets.model import State, Ticket, TransitionError, action_names
 from bot.tickets.service import NotAllowed
 
-ACCOUNT = web.RequestKey("console_account", Account)  # the signed-in account
+# The signed-in account (a typed key where aiohttp has them, 3.13+; a plain one before).
+ACCOUNT = web.RequestKey("console_account", Account) if hasattr(web, "RequestKey") else "console_account"
 OPEN_PATHS = ("/console/login", "/console/static/")
 ACTIONS = {"accept": "受理", "reply": "回复", "resolve": "办结", "return": "退回", "reroute": "改派", "close": "关闭"}
 
