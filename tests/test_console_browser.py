@@ -4,6 +4,7 @@ go to $WUYE_SCREENSHOTS, else to the test's tmp folder (printed)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 from pathlib import Path
@@ -32,7 +33,9 @@ async def test_sign_in_filter_accept_resolve_and_export_in_a_browser(aiohttp_ser
     base = str(server.make_url("")).rstrip("/")
     target = await file_ticket(services, "high_altitude_throwing", "阳光小区3号楼2单元", "楼上老有人高空抛物 今天差点砸到我孩子")
     other = await file_ticket(services, "parking_disorder", "幸福家园东门", "小区车辆乱停放 堵住了单元门口")
-    await file_ticket(services, "theft", "锦绣花园8号楼", "电动车电瓶被偷了")
+    late = await file_ticket(services, "theft", "锦绣花园8号楼", "电动车电瓶被偷了")
+    late.deadline -= dt.timedelta(days=9, hours=2)  # overdue: shown in red on the ledger
+    await services.store.tickets.save(late)
     await make_user(services, "cop", "official", department="police", name="张警官")
 
     async with async_playwright() as pw:
@@ -47,6 +50,8 @@ async def test_sign_in_filter_accept_resolve_and_export_in_a_browser(aiohttp_ser
             await page.get_by_label("密码").fill(PASSWORD)
             await page.get_by_role("button", name="登录").click()
             await expect(page.locator("#total")).to_have_text("3")
+            await expect(page.locator("tr.late td.left")).to_contain_text("超期")
+            assert await page.locator("tr.late td.left").evaluate("e => getComputedStyle(e).color") == "rgb(198, 40, 40)"
             await page.screenshot(path=shots / "ledger.png", full_page=True)
 
             await page.get_by_label("小区", exact=True).fill("阳光")
