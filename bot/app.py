@@ -17,6 +17,7 @@ from bot.alerts.sender import AlertSender
 from bot.channels.wechat import WechatDoor
 from bot.channels.wecom import WecomDoor
 from bot.config import Settings
+from bot.console import setup_console
 from bot.engine import Engine
 from bot.intents import Understander
 from bot.metrics import Metrics
@@ -143,6 +144,7 @@ def make_app(settings: Settings, understander: Understander | None = None) -> we
     if settings.wecom.door_enabled:
         app.router.add_get(settings.wecom.path, wecom_get)
         app.router.add_post(settings.wecom.path, wecom_post)
+    setup_console(app)
     return app
 
 

@@ -96,14 +96,36 @@ def cmd_reload(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("密码: ")
+    if first != getpass.getpass("再输入一次: "):
+        raise ValueError("两次输入的密码不一致")
+    return first
+
+
 def cmd_admin(args: argparse.Namespace) -> int:
-    """Invitation codes for officials and staff, and revoking a bound identity."""
+    """Invitation codes for officials and staff, revoking a bound identity, console accounts."""
     from bot.app import running
     from bot.roles import Role
 
     async def act() -> str:
+        password = _new_password(args) if args.action == "create-user" else ""
         async with running(_settings(args)) as services:
             roles = services.roles
+            if args.action == "create-user":
+                from bot.console.accounts import Accounts
+
+                accounts = Accounts(services.store, set(services.understander.knowledge.department))
+                account = await accounts.create(
+                    args.username, password, args.role, department=args.department or "", company=args.company or "",
+                    name=args.name or "", replace=args.replace,
+                )
+                scope = account.department or account.company
+                return f"console account {account.username} ({account.kind}{' ' + scope if scope else ''}) saved"
             if args.action == "invite":
                 role = Role(kind=args.role, department=args.department or "", company=args.company or "",
                             compounds=args.compound or [], name=args.name or "")
@@ -163,6 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", help="remove a bound identity", parents=[config])
     revoke.add_argument("user", help="OpenID, or wecom:UserID")
     actions.add_parser("list", help="bound officials and staff", parents=[config])
+    user = actions.add_parser("create-user", help="a web console account (asks for the password)", parents=[config])
+    user.add_argument("username")
+    user.add_argument("--role", required=True, choices=["admin", "official", "staff", "editor"])
+    user.add_argument("--department", help="officials: a department code (e.g. police)")
+    user.add_argument("--company", help="staff: the property company, as on its tickets")
+    user.add_argument("--name", help="display name")
+    user.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    user.add_argument("--replace", action="store_true", help="overwrite an existing account (reset its password)")
     admin.set_defaults(func=cmd_admin)
 
     return parser

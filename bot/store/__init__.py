@@ -88,6 +88,7 @@ class Store:
         self.sessions = Sessions(redis, self.keys)
         self.conversations = Conversations(redis, self.keys)
         from bot.store.accounts import QuotaRepo, RoleRepo, TokenRepo  # noqa: PLC0415
+        from bot.store.console import ConsoleRepo  # noqa: PLC0415
         from bot.store.outbox import Outbox  # noqa: PLC0415
         from bot.store.tickets import TicketRepo  # noqa: PLC0415
 
@@ -96,6 +97,7 @@ class Store:
         self.tokens = TokenRepo(redis, self.keys)
         self.roles = RoleRepo(redis, self.keys)
         self.quota = QuotaRepo(redis, self.keys)
+        self.console = ConsoleRepo(redis, self.keys)
 
     async def conversations_await_rating(self, user: str, number: str, ttl: int) -> None:
         """Out of band (an official resolved a ticket): make the resident's next message a rating."""

@@ -83,3 +83,16 @@ class Keys:
 
     def knowledge_channel(self) -> str:
         return f"{self.prefix}knowledge:changed"
+
+    # -- the web console ----------------------------------------------------------------------
+    def console_user(self, username: str) -> str:
+        return f"{self.prefix}console:user:{username}"
+
+    def console_users(self) -> str:
+        return f"{self.prefix}console:users"
+
+    def console_failures(self, username: str) -> str:
+        return f"{self.prefix}console:failures:{username}"
+
+    def console_session(self, sid: str) -> str:
+        return f"{self.prefix}console:session:{sid}"

@@ -1,0 +1,108 @@
+"""The console in a real headless Chromium (Playwright, Debian's chromium): sign in, filter the
+ledger, open a ticket, accept and resolve it, download the Excel file. Screenshots of each page
+go to $WUYE_SCREENSHOTS, else to the test's tmp folder (printed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+from pathlib import Path
+
+from openpyxl import load_workbook
+from playwright.async_api import async_playwright, expect
+
+from bot.app import SERVICES, make_app
+from bot.tickets import State
+from tests.console_helpers import PASSWORD, file_ticket, make_user
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+async def test_sign_in_filter_accept_resolve_and_export_in_a_browser(aiohttp_server, settings, understander, tmp_path: Path) -> None:
+    # CI installs chromium (.ci/run): its absence is a broken machine, not a reason to skip.
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium fonts-wqy-microhei"
+    shots = Path(os.environ.get("WUYE_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    print(f"\nconsole screenshots: {shots}")
+
+    server = await aiohttp_server(make_app(settings, understander))
+    services = server.app[SERVICES]
+    base = str(server.make_url("")).rstrip("/")
+    target = await file_ticket(services, "high_altitude_throwing", "阳光小区3号楼2单元", "楼上老有人高空抛物 今天差点砸到我孩子")
+    other = await file_ticket(services, "parking_disorder", "幸福家园东门", "小区车辆乱停放 堵住了单元门口")
+    late = await file_ticket(services, "theft", "锦绣花园8号楼", "电动车电瓶被偷了")
+    late.deadline -= dt.timedelta(days=9, hours=2)  # overdue: shown in red on the ledger
+    await services.store.tickets.save(late)
+    await make_user(services, "cop", "official", department="police", name="张警官")
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            context = await browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True, locale="zh-CN")
+            page = await context.new_page()
+            await page.goto(f"{base}/console/tickets")
+            await expect(page).to_have_url(f"{base}/console/login?next=/console/tickets")
+            await page.screenshot(path=shots / "login.png")
+            await page.get_by_label("用户名").fill("cop")
+            await page.get_by_label("密码").fill(PASSWORD)
+            await page.get_by_role("button", name="登录").click()
+            await expect(page.locator("#total")).to_have_text("3")
+            await expect(page.locator("tr.late td.left")).to_contain_text("超期")
+            assert await page.locator("tr.late td.left").evaluate("e => getComputedStyle(e).color") == "rgb(198, 40, 40)"
+            await page.screenshot(path=shots / "ledger.png", full_page=True)
+
+            await page.get_by_label("小区", exact=True).fill("阳光")
+            await page.get_by_role("button", name="筛选").click()
+            await expect(page.locator("#total")).to_have_text("1")
+            await expect(page.get_by_role("link", name=other.number)).to_have_count(0)
+            await page.screenshot(path=shots / "ledger-filtered.png", full_page=True)
+
+            # The Excel export carries the current filter.
+            async with page.expect_download() as info:
+                await page.locator("#export-xlsx").click()
+            download = await info.value
+            saved = tmp_path / download.suggested_filename
+            await download.save_as(saved)
+            assert saved.suffix == ".xlsx"
+            rows = list(load_workbook(io.BytesIO(saved.read_bytes())).active.iter_rows(values_only=True))
+            assert rows[0][0] == "工单编号" and [r[0] for r in rows[1:]] == [target.number]
+            assert rows[1][2] == "高空抛物" and rows[1][5] == "待受理"
+
+            await page.get_by_role("link", name=target.number).click()
+            await expect(page.locator("#state")).to_have_text("待受理")
+            await page.screenshot(path=shots / "ticket-open.png", full_page=True)
+            await page.locator("#do-accept").click()
+            await expect(page.locator("#state")).to_have_text("已受理")
+            await expect(page.locator(".flash.ok")).to_contain_text("已受理")
+            await page.get_by_label("处理结果").fill("已调取监控，约谈3号楼住户并责令改正")
+            await page.locator("#do-resolve").click()
+            await expect(page.locator("#state")).to_have_text("已办结")
+            await expect(page.locator(".history")).to_contain_text("约谈3号楼住户")
+            await page.screenshot(path=shots / "ticket-resolved.png", full_page=True)
+
+            await page.get_by_role("link", name="统计").click()
+            await expect(page.locator("#kpi-total")).to_have_text("3")
+            await expect(page.locator("#kpi-resolution")).to_have_text("33%")
+            await page.screenshot(path=shots / "dashboard.png", full_page=True)
+
+            # The same pages on a phone.
+            phone = await browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                              is_mobile=True, has_touch=True, locale="zh-CN")
+            await phone.add_cookies(await context.cookies())
+            mobile = await phone.new_page()
+            await mobile.goto(f"{base}/console/tickets")
+            await expect(mobile.locator("#total")).to_have_text("3")
+            await mobile.screenshot(path=shots / "phone-ledger.png", full_page=True)
+            await mobile.goto(f"{base}/console/tickets/{target.number}")
+            await mobile.screenshot(path=shots / "phone-ticket.png", full_page=True)
+            await mobile.goto(f"{base}/console/dashboard")
+            await mobile.screenshot(path=shots / "phone-dashboard.png", full_page=True)
+        finally:
+            await browser.close()
+
+    done = await services.tickets.get(target.number)
+    assert done.state == State.RESOLVED and done.history[-1].who == "console:cop"
+    assert {p.name for p in shots.iterdir()} >= {"ledger.png", "ticket-resolved.png", "dashboard.png", "phone-ledger.png"}
