@@ -166,17 +166,22 @@ async def wecom_post(request: web.Request) -> web.Response:
 
 async def _reload_on_request(services: Services, stop: asyncio.Event) -> None:
     """``wuye reload`` publishes on a Redis channel: every process sharing the Redis reloads."""
-    async with services.store.redis.pubsub() as pubsub:
-        await pubsub.subscribe(services.store.keys.reload_channel())
-        while not stop.is_set():
-            try:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.25)
-                if message is not None:
-                    await services.reload_knowledge()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("knowledge reload failed; the previous knowledge stays in use")
+    while not stop.is_set():
+        try:
+            async with services.store.redis.pubsub() as pubsub:
+                await pubsub.subscribe(services.store.keys.reload_channel())
+                while not stop.is_set():
+                    if await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.25) is not None:
+                        try:
+                            await services.reload_knowledge()
+                        except Exception:
+                            log.exception("knowledge reload failed; the previous knowledge stays in use")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Redis lost: subscribe again after a pause
+            log.warning("reload channel unavailable (%s); retrying", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
 
 
 async def _escalation_loop(services: Services, stop: asyncio.Event) -> None:
