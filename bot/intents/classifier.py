@@ -53,7 +53,10 @@ _PSEUDO_NEGATION = (
 # the complaint itself, "不是乱停车 是…" is not.
 _MATTER_NEGATORS = ("并不是", "不是", "并非", "并没有")
 # A question ending in a bare negation ("…能拿来补物业费不", "…有结果没").
-_TAIL_QUESTION = re.compile(r"(不|没|没有|吗|么|嘛|呢)[\s?!.,~。？！，]*$")
+_TAIL_QUESTION = re.compile(r"(不|没|没有|吗|么|嘛)[\s?!.,~。？！，]*$")
+# "不知道是不是承重的", "也不知道都是些啥人": a question word inside a clause that begins with not
+# knowing reports a doubt, it does not ask the bot.
+_EMBEDDING = ("不知道", "不晓得", "不清楚", "也不知", "谁知道", "天知道")
 # The matter that is the company's failure to do its own duties (眉县 三(二)1): it outranks the
 # property-company matters a resident names as examples ("物业不作为 门禁坏了 灯也不亮").
 _OVERSIGHT = "poor_service"
@@ -62,6 +65,10 @@ _NEGATION_WINDOW = 4
 _DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}[日号]")
 # Characters beyond which a message is an account, not a chat question or a progress query.
 _LONG = 50
+# Someone in danger now writes a line, not a letter: beyond this many characters a message is an
+# account (a petition that mentions "打架斗殴事件", "被困电梯的情况"), unless it cries for help.
+_EMERGENCY_LONG = 80
+_URGENT = ("救命", "快来人", "快来", "快报警", "快打", "快叫", "赶紧来", "马上来")
 _UNKNOWN_CHAR, _UNKNOWN_WORD = 0.3, 0.8  # weight of a token no FAQ entry uses, times the rarest weight
 # Calibration: a raw FAQ score of 0.5 (content words mostly shared with one phrasing) meets the
 # default faq_gate 0.62. The FAQ is answered only when the message is a question; a message that
@@ -218,6 +225,8 @@ class Understander:
     def _emergency(self, text: str, hits: list[Hit], cues: dict[str, list[Hit]]) -> str | None:
         if cues.get("past") or _DATE.search(text):  # "昨天着火了 墙都熏黑了": over, a complaint now
             return None
+        if len(text) > _EMERGENCY_LONG and (len(text) > 3 * _EMERGENCY_LONG or not any(u in text for u in _URGENT)):
+            return None
         ruled_out: set[str] = set()
         strong: list[Hit] = []
         for h in hits:
@@ -237,7 +246,11 @@ class Understander:
 
     def _score_matters(self, text: str, hits: list[Hit]) -> tuple[dict[str, float], dict[str, int]]:
         mine = [h for h in hits if h.payload[0] == MATTER]  # type: ignore[index]
-        ruled_out = {h.payload[1] for h in mine if h.payload[2] == NEGATIVE}  # type: ignore[index]
+        # A negative phrase that is itself denied ("没漏气", "不是漏气") does not rule its matter out.
+        ruled_out = {
+            h.payload[1] for h in mine  # type: ignore[index]
+            if h.payload[2] == NEGATIVE and not self._negated(text, h.start)  # type: ignore[index]
+        }
         scores: dict[str, float] = defaultdict(float)
         taken: list[tuple[int, int]] = []
         # Longest strong phrases first; a shorter phrase inside a longer one adds nothing.
@@ -282,11 +295,27 @@ class Understander:
             found[h.payload[1]].append(h)  # type: ignore[index]
         return found
 
+    @staticmethod
+    def _embedded_questions(text: str, cue_hits: dict[str, list[Hit]]) -> bool:
+        """Every question word stands in a clause that begins with not knowing ("不知道是不是…")."""
+        asked = [h for name in ("question", "modal") for h in cue_hits.get(name, ())]
+        if not asked:
+            return False
+        for h in asked:
+            lo = h.start
+            while lo > 0 and text[lo - 1] not in _CLAUSE_BREAK:
+                lo -= 1
+            if not any(e in text[lo : h.start] for e in _EMBEDDING):
+                return False
+        return True
+
     def _is_word(self, text: str, h: Hit) -> bool:
-        """A two-character homophone hit that is a word itself ("经常"), or whose second character
-        begins a word with the next ("楼电梯" is not 漏电)."""
+        """A homophone hit whose characters are a word themselves ("经常", "看起来" is not 砍起来), or
+        (two characters) whose second character begins a word with the next ("楼电梯" is not 漏电)."""
         words = self._tokenizer.FREQ
-        return bool(words.get(text[h.start : h.end]) or words.get(text[h.start + 1 : h.end + 1]))
+        if words.get(text[h.start : h.end]):
+            return True
+        return h.end - h.start == 2 and bool(words.get(text[h.start + 1 : h.end + 1]))
 
     @staticmethod
     def _corrected(text: str, hits: list[Hit]) -> str:
@@ -310,15 +339,17 @@ class Understander:
         base = {"text": text, "normalized": norm, "tickets": tickets}
 
         found = list(self._index.find(norm))
-        hits = [h for h in found if h.payload[0] != CUE and not (h.fuzzy and h.end - h.start == 2 and self._is_word(norm, h))]  # type: ignore[index]
+        hits = [h for h in found if h.payload[0] != CUE and not (h.fuzzy and self._is_word(norm, h))]  # type: ignore[index]
         corrected = self._corrected(norm, hits)
         if corrected == norm:
             cue_hits = self._cue_hits((h for h in found if h.payload[0] == CUE), hits)  # type: ignore[index]
         else:
             cue_hits = self._cue_hits(self._cues.find(corrected), [])
+        embedded = self._embedded_questions(corrected, cue_hits)
         cues = set(cue_hits)
         if _TAIL_QUESTION.search(corrected):
             cues.add("question")
+            embedded = False
 
         emergency_id = self._emergency(norm, hits, cue_hits)
         if emergency_id:
@@ -332,14 +363,16 @@ class Understander:
 
         scores, _ = self._score_matters(norm, hits)
         ranked = list(scores.items())
-        if "offtopic" in cues and not cues & {"complaint", "repair"}:
-            ranked = []  # "附近哪有卖菜的": not the 占道卖菜 matter
+        if "offtopic" in cues and not cues & {"complaint", "repair"} and (not ranked or ranked[0][1] < 1.0):
+            ranked = []  # "附近哪有卖菜的": not the 占道卖菜 matter (a weak cue only)
         if ranked and scores.get(_OVERSIGHT, 0) >= 1.0 and self.knowledge.matter[ranked[0][0]].department == "property_company":
             scores[_OVERSIGHT] = ranked[0][1] + 0.1
             ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         candidates = [
             Candidate.model_construct(matter=m, department=self.knowledge.matter[m].department, score=round(s, 3)) for m, s in ranked[:4]
         ]
+        if ranked and embedded:
+            cues -= {"question", "modal"}  # "…砸了一面墙 不知道是不是承重的" reports a matter
         who = "who" in cues
         asks = who or bool(cues & {"question", "modal"})
         faq_keywords = [h.payload[1] for h in hits if h.payload[0] == FAQ]  # type: ignore[index]

@@ -68,10 +68,17 @@ class PhraseIndex:
             sound = by_sound(payload) if callable(by_sound) else by_sound
             if sound and len(phrase) >= (2 if sound == 2 else 3) and all(_is_han(c) for c in phrase):
                 self._sound.setdefault(pinyin_of(phrase), []).append((phrase, payload))
+        # The parts of the A+B phrases, found in the same scan as the phrases: a combination is
+        # checked only when its first part occurs (no pass over every combination per message).
+        self._by_first_part: dict[str, list[int]] = {}
+        for n, (parts, _, _) in enumerate(self._combos):
+            self._by_first_part.setdefault(parts[0], []).append(n)
+        self._part_set = frozenset(self._by_first_part)
+        keys = set(self._exact) | self._part_set
         # Single characters by themselves; longer phrases by their first two characters.
-        self._singles = {p: ps for p, ps in self._exact.items() if len(p) == 1}
+        self._singles = {p: self._exact.get(p, ()) for p in keys if len(p) == 1}
         lengths: dict[str, set[int]] = {}
-        for p in self._exact:
+        for p in keys:
             if len(p) > 1:
                 lengths.setdefault(p[:2], set()).add(len(p))
         self._first2 = {k: tuple(sorted(ls, reverse=True)) for k, ls in lengths.items()}
@@ -82,29 +89,39 @@ class PhraseIndex:
 
     def find(self, text: str) -> Iterator[Hit]:
         exact, first2, singles, n = self._exact, self._first2, self._singles, len(text)
+        part_set = self._part_set
         found: set[tuple[int, int]] = set()
+        first_parts: dict[str, int] = {}  # first part of a combination → where it first occurs
         for i, ch in enumerate(text):
             payloads = singles.get(ch)
-            if payloads:
-                found.add((i, i + 1))
-                for p in payloads:
-                    yield Hit(ch, i, i + 1, p, False)
+            if payloads is not None:
+                if ch in part_set and ch not in first_parts:
+                    first_parts[ch] = i
+                if payloads:
+                    found.add((i, i + 1))
+                    for p in payloads:
+                        yield Hit(ch, i, i + 1, p, False)
             lengths = first2.get(text[i : i + 2])
             if lengths is None:
                 continue
             for length in lengths:
                 if i + length > n:
                     continue
-                payloads = exact.get(text[i : i + length])
+                sub = text[i : i + length]
+                if sub in part_set and sub not in first_parts:
+                    first_parts[sub] = i
+                payloads = exact.get(sub)
                 if payloads:
                     found.add((i, i + length))
                     for p in payloads:
-                        yield Hit(text[i : i + length], i, i + length, p, False)
-        for parts, phrase, p in self._combos:
-            start = text.find(parts[0])
-            if start < 0 or not all(part in text for part in parts[1:]):
-                continue
-            yield Hit(phrase, start, start + len(parts[0]), p, False)
+                        yield Hit(sub, i, i + length, p, False)
+        if first_parts:
+            combos = self._combos
+            for first, start in sorted(first_parts.items(), key=lambda kv: kv[1]):
+                for k in self._by_first_part[first]:
+                    parts, phrase, p = combos[k]
+                    if all(part in text for part in parts[1:]):
+                        yield Hit(phrase, start, start + len(first), p, False)
         if not self._sound:
             return
         sound_first2, sounds = self._sound_first2, self._sound
