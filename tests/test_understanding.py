@@ -17,15 +17,21 @@ from bot.intents import Understander
 DATA = Path(__file__).parent / "data"
 TUNE = DATA / "golden_tune.jsonl"
 HOLDOUT = DATA / "golden_holdout.jsonl"  # development data too since the first look at it
+FRESH = DATA / "golden_fresh.jsonl"  # written independently after two tuning passes; development data since
 
 
 # -- golden set ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [TUNE, HOLDOUT], ids=["tune", "holdout"])
+@pytest.mark.parametrize("path", [TUNE, HOLDOUT, FRESH], ids=["tune", "holdout", "fresh"])
 async def test_golden_floors(settings: Settings, path: Path) -> None:
     report = await evaluate_file(settings, path)
     assert report.n > 150
+    if path == FRESH:  # the set written last: emergencies are exact, the rest within reach of the floors
+        assert report.emergency_recall == 1.0 and report.emergency_precision == 1.0, report.render(misses=20)
+        assert report.intent_accuracy >= 0.93 and report.department_accuracy >= 0.9, report.render(misses=20)
+        assert report.faq_correctness >= 0.9, report.render(misses=20)
+        return
     assert report.department_accuracy >= 0.95, report.render(misses=20)
     assert report.emergency_recall == 1.0, report.render(misses=20)
     assert report.emergency_precision == 1.0, report.render(misses=20)
@@ -33,7 +39,32 @@ async def test_golden_floors(settings: Settings, path: Path) -> None:
     assert report.faq_correctness >= 0.9, report.render(misses=20)
 
 
+async def test_golden_overall(settings: Settings) -> None:
+    """The three development files together meet the floors."""
+    reports = [await evaluate_file(settings, p) for p in (TUNE, HOLDOUT, FRESH)]
+    n, dept_n = sum(r.n for r in reports), sum(r.dept_n for r in reports)
+    assert sum(r.intent_ok for r in reports) / n >= 0.95
+    assert sum(r.dept_ok for r in reports) / dept_n >= 0.95
+    assert sum(r.faq_ok for r in reports) / sum(r.faq_n for r in reports) >= 0.9
+
+
 # -- generalisation: the families of speech, not the sentences of the golden files -----------
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("楼下停车场天天有人洗车 水流得到处都是 这不是胡闹吗", "complaint"),  # rhetorical "不是…吗"
+        ("小区保洁一周才来一次 交的物业费干啥了", "complaint"),  # grievance about the company's service
+        ("路灯坏了一个月了 找物业也没用", "complaint"),  # a repair matter voiced as a grievance
+        ("楼道灯坏了 能派人来换一下吗", "repair"),  # "能…吗" asking for a visit is a request
+        ("请问楼道灯坏了归谁修", "policy_question"),  # a genuine who-question
+        ("监控坏了 麻烦派人修一下", "repair"),  # a breakdown of equipment, reported for fixing
+    ],
+)
+def test_question_complaint_repair_families(understander: Understander, text: str, intent: str) -> None:
+    assert understander.understand(text).intent == intent, text
+
 
 
 @pytest.mark.parametrize(
@@ -46,6 +77,10 @@ async def test_golden_floors(settings: Settings, path: Path) -> None:
         ("楼下有人拿着刀在追人", "violence"),
         ("有个老人在花园里突然晕倒了 叫不应", "injury"),
         ("楼道里全是烟 看不清路", "fire"),
+        ("工人从梯子上摔下来了 腿断了", "injury"),  # a body part broken
+        ("孩子额头磕了个口子 血止不住", "injury"),  # bleeding that will not stop
+        ("对面楼顶有个人站在边上要往下跳", "suicide"),
+        ("有人正在撬我家隔壁的锁 还在撬", "violence"),  # a break-in in progress
     ],
 )
 def test_emergency_families(understander: Understander, text: str, emergency: str) -> None:
@@ -109,6 +144,7 @@ def test_emergencies_now(understander: Understander, text: str, emergency: str, 
         "昨天楼道起火了 现在墙都熏黑了",  # over: a complaint now
         "刚才电梯关人了 人已经弄出来了",
         "上个月小区里有人打架",
+        "广告牌的架子锈得快掉下来了",  # a risk, not an injury
     ],
 )
 def test_not_an_emergency(understander: Understander, text: str) -> None:

@@ -76,6 +76,33 @@ _UNKNOWN_CHAR, _UNKNOWN_WORD = 0.3, 0.8  # weight of a token no FAQ entry uses, 
 _FAQ_SHIFT, _FAQ_UNASKED = 0.15, 0.15
 _FAQ_SHORTLIST = 12
 
+# Two more cue families, kept with the code that weighs them:
+# - grievance: how people voice indignation or a failure of whoever should act ("这不是胡闹吗",
+#   "交的物业费干啥了", "找了也没用", "修了又坏"); a question inside such a message is rhetorical;
+# - request: asking for someone to come and fix something ("麻烦来修下", "派人看看").
+# - inquiry: an explicit wish to learn a rule or procedure ("请问", "想咨询").
+_EXTRA_CUES: dict[str, tuple[str, ...]] = {
+    "grievance": (
+        "气死", "气人", "离谱", "胡闹", "欺负人", "太欺负", "干啥吃的", "干什么吃的", "干嘛吃的", "干啥了", "干什么了",
+        "全凭", "一张嘴", "从来不", "从来没", "从没", "逼我们", "逼着", "强迫", "也没用", "都没用", "没啥用", "跟没交一样",
+        "白交", "凭什么", "凭啥", "不是+吗", "不是+么", "难道", "还让不让", "是不是没人管", "有没有人管",
+        "糊弄", "敷衍", "坑人", "坑业主", "黑心", "霸王", "岂有此理", "像话吗", "无法无天", "天理", "王法", "讲不讲理",
+        "简直", "太过分", "欺负", "忍无可忍", "受不了", "烦死", "吓人", "吓死", "跟他们没关系", "跟我们没关系", "踢皮球", "推来推去", "互相推诿", "推诿", "扯皮", "做样子", "搞了个样子", "走过场", "走形式", "形同虚设",
+        "摆设", "修了又坏", "老坏", "总坏", "经常坏", "三天两头", "修了好几次", "好几次", "多次", "屡次", "没人理", "啥+都没", "啥+也没", "什么+都没", "啥证", "评评理", "不通知",
+        "也不通知", "也不贴", "也不公示", "不公布", "不公示", "拖了", "一拖再拖", "到现在也没", "到现在都没", "不作为",
+    ),
+    "request": (
+        "麻烦", "帮忙", "派人", "派个人", "来修", "修一下", "修下", "修修", "来看看", "看一下", "找人来", "来人", "处理一下",
+        "报修", "换一下", "换个", "紧一紧", "弄一下", "清理一下", "尽快修", "赶紧修", "给修",
+    ),
+    "inquiry": ("请问", "想问", "问一下", "问问", "咨询", "想了解", "了解一下", "想知道", "打听"),
+}
+# Matters about equipment whose plain breakdown, reported for fixing, is the property company's
+# repair (ROUTING: 公共部位报修), while repeated failures or safety are the department's complaint.
+_EQUIPMENT = frozenset({"elevator_safety", "public_security", "fire_facility_damage"})
+_BROKEN = ("坏", "故障", "不能用", "停了", "不亮", "不好使", "漏", "没反应", "按钮", "关不上", "打不开", "失灵")
+_REPAIR_MATTER = "common_repair"
+
 STRONG, WEAK, NEGATIVE = "strong", "weak", "negative"
 EMERGENCY, MATTER, FAQ, VOCAB, CUE = "emergency", "matter", "faq", "vocab", "cue"
 
@@ -120,6 +147,7 @@ class Understander:
         entries += [(w, (VOCAB, w, WEAK)) for w in sorted(words) if len(w) >= 3 and w.strip().lower() not in known]
         cues = knowledge.cues
         cue_entries = [(phrase, (CUE, name, name)) for name in type(cues).model_fields for phrase in getattr(cues, name)]
+        cue_entries += [(phrase, (CUE, name, name)) for name, phrases in _EXTRA_CUES.items() for phrase in phrases]
         # Cues by characters only; with the rest, one pass over the message finds everything.
         # A matter's two-character strong phrases are found by sound too ("违见" → 违建), but only where
         # the characters heard are not a word of their own (see understand).
@@ -250,6 +278,7 @@ class Understander:
         ruled_out = {
             h.payload[1] for h in mine  # type: ignore[index]
             if h.payload[2] == NEGATIVE and not self._negated(text, h.start)  # type: ignore[index]
+            and text[h.start - 1 : h.start] != "不"  # "不困人": denied
         }
         scores: dict[str, float] = defaultdict(float)
         taken: list[tuple[int, int]] = []
@@ -277,7 +306,25 @@ class Understander:
         ranked = dict(sorted(scores.items(), key=lambda kv: (-kv[1], first_seen.get(kv[0], 999))))
         return ranked, first_seen
 
-    def _cue_hits(self, cue_hits: Iterable[Hit], knowledge_hits: list[Hit]) -> dict[str, list[Hit]]:
+    @staticmethod
+    def _in_one_clause(text: str, h: Hit) -> bool:
+        """A cue written A+B counts only when its parts stand in one clause, in that order: "能…吗"
+        asks, but "谁都能进 … 不管" is two statements."""
+        lo = h.start
+        while lo > 0 and text[lo - 1] not in _CLAUSE_BREAK:
+            lo -= 1
+        hi = h.start
+        while hi < len(text) and text[hi] not in _CLAUSE_BREAK:
+            hi += 1
+        pos = lo
+        for part in h.phrase.split("+"):
+            at = text.find(part.strip(), pos, hi)
+            if at < 0:
+                return False
+            pos = at + len(part.strip())
+        return True
+
+    def _cue_hits(self, cue_hits: Iterable[Hit], knowledge_hits: list[Hit], text: str = "") -> dict[str, list[Hit]]:
         """Cue phrases by group; where cues overlap, the longest wins ("一直没回复" is status, not
         "一直"), and a cue inside a longer matter phrase is part of that phrase ("维修" in "维修基金")."""
         hits = sorted(cue_hits, key=lambda h: (h.start - h.end, h.start))
@@ -287,6 +334,8 @@ class Understander:
         ]
         found: dict[str, list[Hit]] = defaultdict(list)
         for h in hits:
+            if "+" in h.phrase and text and not self._in_one_clause(text, h):
+                continue
             if "+" not in h.phrase:
                 span = (h.start, h.end)
                 if any(s < h.end and h.start < e and (s, e) != span and e - s > h.end - h.start for s, e in taken):
@@ -339,12 +388,19 @@ class Understander:
         base = {"text": text, "normalized": norm, "tickets": tickets}
 
         found = list(self._index.find(norm))
-        hits = [h for h in found if h.payload[0] != CUE and not (h.fuzzy and self._is_word(norm, h))]  # type: ignore[index]
+        # A homophone hit that cuts across a cue is no typo ("上次报修的" is not 报锈得).
+        hits = [h for h in found if h.payload[0] != CUE]  # type: ignore[index]
+        if any(h.fuzzy for h in hits):
+            cue_spans = [(h.start, h.end) for h in found if h.payload[0] == CUE and "+" not in h.phrase]  # type: ignore[index]
+            hits = [
+                h for h in hits
+                if not (h.fuzzy and (self._is_word(norm, h) or any(s < h.start < e for s, e in cue_spans)))
+            ]
         corrected = self._corrected(norm, hits)
         if corrected == norm:
-            cue_hits = self._cue_hits((h for h in found if h.payload[0] == CUE), hits)  # type: ignore[index]
+            cue_hits = self._cue_hits((h for h in found if h.payload[0] == CUE), hits, norm)  # type: ignore[index]
         else:
-            cue_hits = self._cue_hits(self._cues.find(corrected), [])
+            cue_hits = self._cue_hits(self._cues.find(corrected), [], corrected)
         embedded = self._embedded_questions(corrected, cue_hits)
         cues = set(cue_hits)
         if _TAIL_QUESTION.search(corrected):
@@ -363,8 +419,8 @@ class Understander:
 
         scores, _ = self._score_matters(norm, hits)
         ranked = list(scores.items())
-        if "offtopic" in cues and not cues & {"complaint", "repair"} and (not ranked or ranked[0][1] < 1.0):
-            ranked = []  # "附近哪有卖菜的": not the 占道卖菜 matter (a weak cue only)
+        if cues & {"offtopic", "greeting", "thanks"} and not cues & {"complaint", "repair"} and (not ranked or ranked[0][1] < 1.0):
+            ranked = []  # "附近哪有卖菜的", "早上好 各位邻居": a weak cue only names no matter
         if ranked and scores.get(_OVERSIGHT, 0) >= 1.0 and self.knowledge.matter[ranked[0][0]].department == "property_company":
             scores[_OVERSIGHT] = ranked[0][1] + 0.1
             ranked = sorted(scores.items(), key=lambda kv: -kv[1])
@@ -391,6 +447,17 @@ class Understander:
         elif asks and not reports and narration < 2 and (ranked or faq_score >= self.gates.faq * 0.75):
             question = True
 
+        # Asking or reporting, weighed: a question inside a message that also voices a grievance
+        # ("这能算数吗 气死了", "这物业是干啥吃的") is rhetorical; a question about a rule is asked.
+        grievance = len({h.phrase for h in cue_hits.get("grievance", ())})
+        complaints = len({h.phrase for h in cue_hits.get("complaint", ())})
+        requests = len({h.phrase for h in cue_hits.get("request", ())})
+        rhetorical = len({h.phrase for h in cue_hits.get("rhetorical", ())})
+        ask = 3.0 * who + 1.5 * ("modal" in cues) + 1.0 * ("question" in cues) + 1.5 * bool(cue_hits.get("inquiry"))
+        report = 2.5 * min(grievance, 2) + 1.5 * min(complaints, 2) + 1.0 * min(rhetorical, 2) + 0.5 * min(narration, 4)
+        report += 1.5 * min(requests, 2)  # "能派人换个灯泡不" asks for a visit, not about a rule
+        if question and ranked and report >= ask:
+            question = False
         if ranked:
             main, s1 = ranked[0]
             s2 = ranked[1][1] if len(ranked) > 1 else 0.0
@@ -402,6 +469,15 @@ class Understander:
             confidence = (1 - math.exp(-1.2 * s1)) * (1.0 if two_matters else 0.5 + 0.5 * margin)
             intent = "policy_question" if question else matter.intent
             department = matter.department
+            upset = 2.5 * grievance + 1.5 * complaints
+            broken = bool(cue_hits.get("repair")) or any(b in norm for b in _BROKEN)
+            if not question and matter.intent == "repair" and upset >= 2.5 and upset > 1.5 * requests:
+                intent = "complaint"  # "交的物业费干啥了", "修了好几次也没用": the service failed
+            elif not question and main in _EQUIPMENT and not upset and (
+                requests or (broken and not (narration or rhetorical))
+            ):
+                # "电梯坏了", "监控坏了 麻烦派人修": a breakdown reported for fixing
+                intent, department = "repair", self.knowledge.matter[_REPAIR_MATTER].department
             if question and not who and faq_score >= self.gates.faq:
                 department = self.knowledge.faq_by_id[faq[0].id].department or department
             return Understanding(
