@@ -16,6 +16,7 @@ from bot import calendar
 from bot.app import SERVICES, Services
 from bot.calendar import CHINA
 from bot.console import ledger
+from bot.console.faq import read_form
 from bot.console.accounts import KIND_NAMES, MAX_FAILURES, Account, Accounts, Locked
 from bot.tickets.model import State, Ticket, TransitionError, action_names
 from bot.tickets.service import NotAllowed
@@ -54,7 +55,7 @@ async def guard(request: web.Request, handler):  # type: ignore[no-untyped-def]
         return await handler(request)
     session = await get_session(request)
     if request.method == "POST":
-        form = await request.post()
+        form = await read_form(request)
         sent = str(form.get("_csrf", "")) or request.headers.get("X-CSRF-Token", "")
         expected = session.get("csrf", "")
         if not sent or not expected or not hmac.compare_digest(sent, expected):
@@ -105,7 +106,7 @@ def _next_of(value: str) -> str:
 
 async def login_page(request: web.Request) -> web.Response:
     if (await get_session(request)).get("user"):
-        raise web.HTTPSeeOther("/console/tickets")
+        raise web.HTTPSeeOther("/console/")
     return await render(request, "login.html", {"next": _next_of(request.query.get("next", ""))})
 
 
@@ -132,7 +133,7 @@ async def login(request: web.Request) -> web.Response:
     session = await new_session(request)
     session["user"] = account.username
     session["csrf"] = secrets.token_urlsafe(32)
-    raise web.HTTPSeeOther(target)
+    raise web.HTTPSeeOther(_landing(account) if target == "/console/tickets" else target)
 
 
 async def logout(request: web.Request) -> web.Response:
@@ -143,8 +144,14 @@ async def logout(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/console/login")
 
 
+def _landing(account: Account | None) -> str:
+    if account is None:  # /console on the main app: the sub-app's root knows the account
+        return "/console/"
+    return "/console/faq" if account.kind == "editor" else "/console/tickets"
+
+
 async def home(request: web.Request) -> web.Response:
-    raise web.HTTPSeeOther("/console/tickets")
+    raise web.HTTPSeeOther(_landing(request.get(ACCOUNT)))
 
 
 # -- the ledger -------------------------------------------------------------------------------
