@@ -216,22 +216,7 @@ async def _ticket_for(request: web.Request) -> Ticket:
     return ticket
 
 
-def allowed_actions(account: Account, ticket: Ticket) -> list[str]:
-    if not ledger.can_act(account, ticket):
-        return []
-    s = ticket.state
-    out = []
-    if s in (State.OPEN, State.REOPENED):
-        out.append("accept")
-    if s in (State.ACCEPTED, State.IN_PROGRESS, State.REOPENED):
-        out += ["reply", "resolve"]
-    if s in (State.OPEN, State.ACCEPTED, State.IN_PROGRESS, State.REOPENED):
-        out.append("return")
-    if account.kind == "admin" and s in (State.OPEN, State.RETURNED):
-        out.append("reroute")
-    if account.kind == "admin" and s in (State.RESOLVED, State.RATED, State.RETURNED):
-        out.append("close")
-    return out
+allowed_actions = ledger.allowed_actions
 
 
 def who_label(who: str, knowledge) -> str:  # type: ignore[no-untyped-def]
@@ -240,6 +225,8 @@ def who_label(who: str, knowledge) -> str:  # type: ignore[no-untyped-def]
         return knowledge.department[rest].name
     if kind == "console":
         return f"控制台：{rest}"
+    if kind == "api":
+        return f"接口：{rest}"
     return {"resident": "居民", "system": "系统", "property_company": "物业企业", "official": "工作人员"}.get(who, who)
 
 
