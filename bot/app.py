@@ -16,6 +16,7 @@ from aiohttp import web
 from bot import knowledge as knowledge_mod
 from bot.alerts.sender import AlertSender
 from bot.api import setup_api
+from bot.api.open311 import setup_open311
 from bot.channels.wechat import WechatDoor
 from bot.channels.wecom import WecomDoor
 from bot.config import Settings
@@ -185,6 +186,7 @@ def make_app(settings: Settings, understander: Understander | None = None) -> we
         app.router.add_post(settings.wecom.path, wecom_post)
     setup_console(app)
     setup_api(app)
+    setup_open311(app)
     return app
 
 

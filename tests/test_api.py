@@ -113,3 +113,25 @@ def test_the_openapi_file_names_every_route_of_the_api() -> None:
     routes = {(r.method, r.resource.canonical.removeprefix("/api/v1")) for r in api.router.routes() if r.method != "HEAD"}
     documented = {(m.upper(), path) for path, ops in SPEC["paths"].items() for m in ops}
     assert routes - {("GET", "/openapi.json")} == documented and SPEC["servers"] == [{"url": "/api/v1"}]
+
+
+async def test_open311_services_and_requests_without_personal_data(client, services) -> None:
+    ticket = await file_ticket(services, "high_altitude_throwing", "阳光小区3号楼2单元", "楼上扔垃圾砸到车 我叫张三")
+    listed = await (await client.get("/open311/v2/services.json")).json()
+    assert any(s["service_code"] == "high_altitude_throwing" and s["metadata"] is False for s in listed)
+
+    requests = await (await client.get("/open311/v2/requests.json")).json()
+    assert [r["service_request_id"] for r in requests] == [ticket.number]
+    r = requests[0]
+    assert r["status"] == "open" and r["address"] == "阳光小区" and r["agency_responsible"]
+    text = str(requests)
+    assert "13912345678" not in text and "张三" not in text and "o_resident" not in text and "media-1" not in text
+
+    assert await (await client.get("/open311/v2/requests.json", params={"status": "closed"})).json() == []
+    assert len(await (await client.get("/open311/v2/requests.json", params={"service_request_id": ticket.number})).json()) == 1
+    one = await client.get(f"/open311/v2/requests/{ticket.number}.json")
+    assert one.status == 200 and (await one.json())[0]["service_code"] == "high_altitude_throwing"
+    for query in ({"status": "maybe"}, {"start_date": "soon"}):
+        resp = await client.get("/open311/v2/requests.json", params=query)
+        assert resp.status == 400 and (await resp.json())[0]["code"] == 400
+    assert (await client.get("/open311/v2/requests/WY1.json")).status == 404
