@@ -231,3 +231,15 @@ async def test_an_edit_reaches_another_running_process_by_the_reload_channel(aio
         assert loop.time() < end, "the other process did not reload"
         await asyncio.sleep(0.05)
     assert csrf_of(await (await client.get("/console/faq")).text())
+
+
+async def test_a_malformed_or_oversized_import_is_a_4xx(client, services) -> None:
+    await make_user(services, "ed", "editor")
+    _, token = await sign_in(client, "ed")
+    resp = await client.post("/console/faq/import", data=b"--x\r\nnonsense", headers={"Content-Type": "multipart/form-data; boundary=zzz"})
+    assert 400 <= resp.status < 500
+    upload = aiohttp.FormData()
+    upload.add_field("_csrf", token)
+    upload.add_field("file", io.BytesIO(b"#" * (3 * 1024 * 1024)), filename="faq.yaml")
+    assert (await client.post("/console/faq/import", data=upload)).status == 413
+    assert (await services.store.faq.overlay()).empty

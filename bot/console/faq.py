@@ -49,23 +49,30 @@ async def read_form(request: web.Request) -> MultiDictProxy[Any]:
     if FORM in request:
         return request[FORM]
     if request.content_type == "multipart/form-data" and request.path == IMPORT_PATH:
-        fields: MultiDict[Any] = MultiDict()
-        size = 0
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            data = bytearray()
-            while chunk := await part.read_chunk():  # type: ignore[union-attr]
-                size += len(chunk)
-                if size > MAX_UPLOAD:
-                    raise web.HTTPRequestEntityTooLarge(max_size=MAX_UPLOAD, actual_size=size)
-                data += chunk
-            name = part.name or ""  # type: ignore[union-attr]
-            fields.add(name, bytes(data) if part.filename else data.decode("utf-8", "replace"))  # type: ignore[union-attr]
-        form = MultiDictProxy(fields)
+        try:
+            form = await _read_multipart(request)
+        except (ValueError, AssertionError, RuntimeError):  # not multipart after all
+            raise web.HTTPBadRequest(text="无法读取上传的表单") from None
     else:
         form = await request.post()
     request[FORM] = form
     return form
+
+
+async def _read_multipart(request: web.Request) -> MultiDictProxy[Any]:
+    fields: MultiDict[Any] = MultiDict()
+    size = 0
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        data = bytearray()
+        while chunk := await part.read_chunk():  # type: ignore[union-attr]
+            size += len(chunk)
+            if size > MAX_UPLOAD:
+                raise web.HTTPRequestEntityTooLarge(max_size=MAX_UPLOAD, actual_size=size)
+            data += chunk
+        name = part.name or ""  # type: ignore[union-attr]
+        fields.add(name, bytes(data) if part.filename else data.decode("utf-8", "replace"))  # type: ignore[union-attr]
+    return MultiDictProxy(fields)
 
 
 # -- access -------------------------------------------------------------------------------------
