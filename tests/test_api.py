@@ -135,3 +135,28 @@ async def test_open311_services_and_requests_without_personal_data(client, servi
         resp = await client.get("/open311/v2/requests.json", params=query)
         assert resp.status == 400 and (await resp.json())[0]["code"] == 400
     assert (await client.get("/open311/v2/requests/WY1.json")).status == 404
+
+
+async def test_the_token_commands(client, services, settings, tmp_path) -> None:
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "wuye.toml"
+    config.write_text(f'[redis]\nurl = "{settings.redis.url}"\nkey_prefix = "{settings.redis.key_prefix}"\n'
+                      f'[server]\ndata_dir = "{tmp_path / "cli-data"}"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WUYE_")}
+
+    def wuye(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "bot", "admin", *args, "--config", str(config)],
+                              capture_output=True, text=True, timeout=90, env=env, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    out = await asyncio.to_thread(wuye, "create-token", "--role", "official", "--department", "police", "--name", "李警官")
+    token, token_id = out.split()[0], out.split()[3].rstrip(";")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/api/v1/tickets", headers=headers)).status == 200
+    assert "revoked" in await asyncio.to_thread(wuye, "revoke-token", token_id)
+    assert (await client.get("/api/v1/tickets", headers=headers)).status == 401
