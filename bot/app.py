@@ -5,21 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
 
 from bot import knowledge as knowledge_mod
 from bot.alerts.sender import AlertSender
+from bot.api import setup_api
+from bot.api.open311 import setup_open311
 from bot.channels.wechat import WechatDoor
 from bot.channels.wecom import WecomDoor
 from bot.config import Settings
 from bot.console import setup_console
 from bot.engine import Engine
 from bot.intents import Understander
+from bot.knowledge import FaqOverlay, Knowledge
 from bot.metrics import Metrics
 from bot.models import Message, Reply
 from bot.store import EmbeddedRedis, Store, connect
@@ -44,24 +48,60 @@ class Services:
     engine: Engine
     metrics: Metrics
     sender: AlertSender
+    packaged: Knowledge  # knowledge/ as shipped, without the console's FAQ overlay
+    instance: str = field(default_factory=lambda: secrets.token_hex(8))  # tells our own reload requests apart
 
     async def reload_knowledge(self) -> None:
-        """Re-read knowledge/ and swap it in everywhere at once; messages being handled finish
-        with the old one. A broken file raises and leaves the running knowledge in place."""
-        fresh = await asyncio.to_thread(make_understander, self.settings)
+        """Re-read knowledge/ and the FAQ overlay and swap them in everywhere at once; messages
+        being handled finish with the old one. A broken file or overlay raises and leaves the
+        running knowledge in place."""
+        overlay = await self.store.faq.overlay()
+        packaged, merged = await asyncio.to_thread(load_knowledge, self.settings, overlay)
+        fresh = await asyncio.to_thread(understander_for, self.settings, merged)
+        self.packaged = packaged
         self.understander = self.engine.understander = fresh
         self.tickets.knowledge = self.sender.knowledge = fresh.knowledge
         self.roles.departments = set(fresh.knowledge.department)
         log.info("knowledge reloaded: %d matters, %d FAQ entries", len(fresh.knowledge.matters), len(fresh.knowledge.faq))
 
+    async def faq_changed(self) -> int:
+        """After a console edit: reload here, then ask every other process sharing the Redis to."""
+        await self.reload_knowledge()
+        return int(await self.store.redis.publish(self.store.keys.reload_channel(), f"faq:{self.instance}"))
+
 
 SERVICES = web.AppKey("services", Services)
 
 
-def make_understander(settings: Settings) -> Understander:
+def load_knowledge(settings: Settings, overlay: FaqOverlay | None = None) -> tuple[Knowledge, Knowledge]:
+    """knowledge/ as packaged, and with the FAQ overlay (console edits) applied and validated."""
+    packaged = knowledge_mod.load(settings.understanding.knowledge_dir)
+    return packaged, knowledge_mod.with_overlay(packaged, overlay or FaqOverlay())
+
+
+def understander_for(settings: Settings, know: Knowledge) -> Understander:
     u = settings.understanding
-    know = knowledge_mod.load(u.knowledge_dir)
     return Understander(know, confidence_gate=u.confidence_gate, margin_gate=u.margin_gate, faq_gate=u.faq_gate)
+
+
+def make_understander(settings: Settings, overlay: FaqOverlay | None = None) -> Understander:
+    return understander_for(settings, load_knowledge(settings, overlay)[1])
+
+
+async def _startup_understander(settings: Settings, store: Store, given: Understander | None) -> tuple[Knowledge, Understander]:
+    """The packaged knowledge and the understander a process starts with: the FAQ overlay in
+    Redis applies to every process (server, chat, classify). An overlay that no longer agrees
+    with knowledge/ is logged and left out, so the bot still starts."""
+    overlay = await store.faq.overlay()
+    if given is not None and overlay.empty:
+        return given.knowledge, given
+    packaged, _ = await asyncio.to_thread(load_knowledge, settings)
+    try:
+        merged = knowledge_mod.with_overlay(packaged, overlay)
+    except ValueError:
+        log.exception("the FAQ edits stored in Redis do not agree with knowledge/; starting without them")
+        merged = packaged
+    return packaged, await asyncio.to_thread(understander_for, settings, merged)
 
 
 @asynccontextmanager
@@ -76,7 +116,7 @@ async def running(settings: Settings, understander: Understander | None = None) 
     try:
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         store = Store(redis, settings.redis.key_prefix)
-        understander = understander or await asyncio.to_thread(make_understander, settings)
+        packaged, understander = await _startup_understander(settings, store, understander)
         tickets = TicketService(store, understander.knowledge, settings.tickets)
         roles = Roles(store, set(understander.knowledge.department))
         metrics = Metrics()
@@ -92,7 +132,7 @@ async def running(settings: Settings, understander: Understander | None = None) 
             lock_wait=settings.dialogue.lock_timeout,
         )
         sender = AlertSender(settings, store, understander.knowledge, session)
-        yield Services(settings, store, understander, tickets, roles, store.outbox, engine, metrics, sender)
+        yield Services(settings, store, understander, tickets, roles, store.outbox, engine, metrics, sender, packaged)
     finally:
         await session.close()
         await redis.aclose()
@@ -145,6 +185,8 @@ def make_app(settings: Settings, understander: Understander | None = None) -> we
         app.router.add_get(settings.wecom.path, wecom_get)
         app.router.add_post(settings.wecom.path, wecom_post)
     setup_console(app)
+    setup_api(app)
+    setup_open311(app)
     return app
 
 
@@ -165,13 +207,15 @@ async def wecom_post(request: web.Request) -> web.Response:
 
 
 async def _reload_on_request(services: Services, stop: asyncio.Event) -> None:
-    """``wuye reload`` publishes on a Redis channel: every process sharing the Redis reloads."""
+    """``wuye reload`` and console FAQ edits publish on a Redis channel: every process sharing
+    the Redis reloads (the editing process has already reloaded and skips its own request)."""
     while not stop.is_set():
         try:
             async with services.store.redis.pubsub() as pubsub:
                 await pubsub.subscribe(services.store.keys.reload_channel())
                 while not stop.is_set():
-                    if await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.25) is not None:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.25)
+                    if message is not None and message.get("data") != f"faq:{services.instance}":
                         try:
                             await services.reload_knowledge()
                         except Exception:

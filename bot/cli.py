@@ -116,6 +116,20 @@ def cmd_admin(args: argparse.Namespace) -> int:
         password = _new_password(args) if args.action == "create-user" else ""
         async with running(_settings(args)) as services:
             roles = services.roles
+            if args.action == "create-token":
+                from bot.api import create_token
+
+                token, token_id = await create_token(
+                    services.store, set(services.understander.knowledge.department), role=args.role or "",
+                    department=args.department or "", company=args.company or "", name=args.name or "", user=args.user or "",
+                )
+                return f"{token}\ntoken id {token_id}; shown once: send it as  Authorization: Bearer <token>"
+            if args.action == "list-tokens":
+                lines = [f"{i}\t{g.get('user') or g.get('kind')}\t{g.get('department') or g.get('company') or ''}\t{g.get('name', '')}\t{g['created']}"
+                         for i, g in await services.store.api_tokens.all()]
+                return "\n".join(lines) or "(no API tokens)"
+            if args.action == "revoke-token":
+                return "revoked" if await services.store.api_tokens.revoke(args.token_id) else "no single token with that id"
             if args.action == "create-user":
                 from bot.console.accounts import Accounts
 
@@ -193,6 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--name", help="display name")
     user.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     user.add_argument("--replace", action="store_true", help="overwrite an existing account (reset its password)")
+    token = actions.add_parser("create-token", help="a JSON API token (printed once)", parents=[config])
+    scope = token.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--role", choices=["admin", "official", "staff"])
+    scope.add_argument("--user", help="act as this console account (its role at each request)")
+    token.add_argument("--department", help="officials: a department code (e.g. police)")
+    token.add_argument("--company", help="staff: the property company, as on its tickets")
+    token.add_argument("--name", help="who uses it, for the ticket history")
+    actions.add_parser("list-tokens", help="API tokens (ids, scopes; never the tokens)", parents=[config])
+    revoke_token = actions.add_parser("revoke-token", help="revoke an API token by its id", parents=[config])
+    revoke_token.add_argument("token_id")
     admin.set_defaults(func=cmd_admin)
 
     return parser

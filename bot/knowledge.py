@@ -172,3 +172,34 @@ def load(directory: Path | None = None) -> Knowledge:
             line.split()[0] for line in userdict.read_text(encoding="utf-8").splitlines() if line.strip()
         ]
     return Knowledge.model_validate(data)
+
+
+class FaqOverlay(BaseModel):
+    """Edits made in the web console on top of the packaged ``faq.yaml`` (kept in Redis):
+    whole entries that replace or add to the packaged ones, and packaged ids taken away."""
+
+    entries: dict[str, FaqEntry] = {}
+    deleted: set[str] = set()
+
+    @property
+    def empty(self) -> bool:
+        return not self.entries and not self.deleted
+
+
+def merge_faq(packaged: list[FaqEntry], overlay: FaqOverlay) -> list[FaqEntry]:
+    """Packaged entries in their order (edited ones replaced, deleted ones dropped), then the
+    entries the overlay adds, by id."""
+    seen = {f.id for f in packaged}
+    out = [overlay.entries.get(f.id, f) for f in packaged if f.id not in overlay.deleted]
+    out += [overlay.entries[i] for i in sorted(overlay.entries) if i not in seen]
+    return out
+
+
+def with_overlay(knowledge: Knowledge, overlay: FaqOverlay) -> Knowledge:
+    """The knowledge with the overlay applied, checked by the same consistency validator as the
+    files (unknown department or document, duplicate ids ...): raises ``ValueError`` when not."""
+    if overlay.empty:
+        return knowledge
+    fields = {name: getattr(knowledge, name) for name in Knowledge.model_fields}
+    fields["faq"] = merge_faq(knowledge.faq, overlay)
+    return Knowledge.model_validate(fields)

@@ -106,3 +106,40 @@ async def test_sign_in_filter_accept_resolve_and_export_in_a_browser(aiohttp_ser
     done = await services.tickets.get(target.number)
     assert done.state == State.RESOLVED and done.history[-1].who == "console:cop"
     assert {p.name for p in shots.iterdir()} >= {"ledger.png", "ticket-resolved.png", "dashboard.png", "phone-ledger.png"}
+
+
+async def test_an_editor_edits_an_faq_answer_in_a_browser(aiohttp_server, settings, understander, tmp_path: Path) -> None:
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium fonts-wqy-microhei"
+    shots = Path(os.environ.get("WUYE_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    server = await aiohttp_server(make_app(settings, understander))
+    services = server.app[SERVICES]
+    base = str(server.make_url("")).rstrip("/")
+    await make_user(services, "ed", "editor", name="编辑小李")
+    new_answer = "【浏览器测试】物业费问题请先与物业企业协商。"
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = await (await browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")).new_page()
+            await page.goto(f"{base}/console/")
+            await page.get_by_label("用户名").fill("ed")
+            await page.get_by_label("密码").fill(PASSWORD)
+            await page.get_by_role("button", name="登录").click()
+            await expect(page).to_have_url(f"{base}/console/faq")
+            await page.locator("#faq-q").fill("不交物业费")
+            await page.get_by_role("button", name="搜索").click()
+            await page.get_by_role("link", name="不交物业费会怎么样？").click()
+            await page.screenshot(path=shots / "faq-edit.png", full_page=True)
+            await page.locator("#f-answer").fill(new_answer)
+            await page.locator("#f-save").click()
+            await expect(page.locator(".flash.ok")).to_contain_text("已保存")
+            await page.goto(f"{base}/console/faq")
+            await page.locator("#try-text").fill("不交物业费会怎么样")
+            await page.locator("#try-go").click()
+            await expect(page.locator("#try-reply")).to_contain_text(new_answer)
+            await expect(page.locator("#faq-history")).to_contain_text("ed")
+            await page.screenshot(path=shots / "faq-try.png", full_page=True)
+        finally:
+            await browser.close()
+    assert (await services.store.faq.overlay()).entries["property_fee_unpaid_consequences"].answer == new_answer

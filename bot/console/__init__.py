@@ -16,7 +16,7 @@ def setup_console(app: web.Application, *, secure_cookie: bool = False) -> None:
     import aiohttp_session
     import jinja2
 
-    from bot.console import views
+    from bot.console import faq, views
     from bot.console.session import StoreStorage
 
     console = web.Application()
@@ -42,6 +42,7 @@ def setup_console(app: web.Application, *, secure_cookie: bool = False) -> None:
     r.add_get("/dashboard", views.dashboard_page)
     r.add_get("/alerts", views.alerts_page)
     r.add_post("/alerts/retry", views.retry)
+    faq.setup(console)
     r.add_static("/static", HERE / "static")
     app.add_subapp("/console", console)
     app.router.add_get("/console", views.home)

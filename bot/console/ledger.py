@@ -39,6 +39,24 @@ def can_act(account: Account, ticket: Ticket) -> bool:
     return account.kind == "admin" or (account.kind == "official" and ticket.department == account.department)
 
 
+def allowed_actions(account: Account, ticket: Ticket) -> list[str]:
+    if not can_act(account, ticket):
+        return []
+    s = ticket.state
+    out = []
+    if s in (State.OPEN, State.REOPENED):
+        out.append("accept")
+    if s in (State.ACCEPTED, State.IN_PROGRESS, State.REOPENED):
+        out += ["reply", "resolve"]
+    if s in (State.OPEN, State.ACCEPTED, State.IN_PROGRESS, State.REOPENED):
+        out.append("return")
+    if account.kind == "admin" and s in (State.OPEN, State.RETURNED):
+        out.append("reroute")
+    if account.kind == "admin" and s in (State.RESOLVED, State.RATED, State.RETURNED):
+        out.append("close")
+    return out
+
+
 def sees_contact(account: Account, ticket: Ticket) -> bool:
     """A resident's phone number is for the handling unit only."""
     return can_act(account, ticket)

@@ -16,6 +16,7 @@ from bot import calendar
 from bot.app import SERVICES, Services
 from bot.calendar import CHINA
 from bot.console import ledger
+from bot.console.faq import read_form
 from bot.console.accounts import KIND_NAMES, MAX_FAILURES, Account, Accounts, Locked
 from bot.tickets.model import State, Ticket, TransitionError, action_names
 from bot.tickets.service import NotAllowed
@@ -54,7 +55,7 @@ async def guard(request: web.Request, handler):  # type: ignore[no-untyped-def]
         return await handler(request)
     session = await get_session(request)
     if request.method == "POST":
-        form = await request.post()
+        form = await read_form(request)
         sent = str(form.get("_csrf", "")) or request.headers.get("X-CSRF-Token", "")
         expected = session.get("csrf", "")
         if not sent or not expected or not hmac.compare_digest(sent, expected):
@@ -105,7 +106,7 @@ def _next_of(value: str) -> str:
 
 async def login_page(request: web.Request) -> web.Response:
     if (await get_session(request)).get("user"):
-        raise web.HTTPSeeOther("/console/tickets")
+        raise web.HTTPSeeOther("/console/")
     return await render(request, "login.html", {"next": _next_of(request.query.get("next", ""))})
 
 
@@ -132,7 +133,7 @@ async def login(request: web.Request) -> web.Response:
     session = await new_session(request)
     session["user"] = account.username
     session["csrf"] = secrets.token_urlsafe(32)
-    raise web.HTTPSeeOther(target)
+    raise web.HTTPSeeOther(_landing(account) if target == "/console/tickets" else target)
 
 
 async def logout(request: web.Request) -> web.Response:
@@ -143,8 +144,14 @@ async def logout(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/console/login")
 
 
+def _landing(account: Account | None) -> str:
+    if account is None:  # /console on the main app: the sub-app's root knows the account
+        return "/console/"
+    return "/console/faq" if account.kind == "editor" else "/console/tickets"
+
+
 async def home(request: web.Request) -> web.Response:
-    raise web.HTTPSeeOther("/console/tickets")
+    raise web.HTTPSeeOther(_landing(request.get(ACCOUNT)))
 
 
 # -- the ledger -------------------------------------------------------------------------------
@@ -209,22 +216,7 @@ async def _ticket_for(request: web.Request) -> Ticket:
     return ticket
 
 
-def allowed_actions(account: Account, ticket: Ticket) -> list[str]:
-    if not ledger.can_act(account, ticket):
-        return []
-    s = ticket.state
-    out = []
-    if s in (State.OPEN, State.REOPENED):
-        out.append("accept")
-    if s in (State.ACCEPTED, State.IN_PROGRESS, State.REOPENED):
-        out += ["reply", "resolve"]
-    if s in (State.OPEN, State.ACCEPTED, State.IN_PROGRESS, State.REOPENED):
-        out.append("return")
-    if account.kind == "admin" and s in (State.OPEN, State.RETURNED):
-        out.append("reroute")
-    if account.kind == "admin" and s in (State.RESOLVED, State.RATED, State.RETURNED):
-        out.append("close")
-    return out
+allowed_actions = ledger.allowed_actions
 
 
 def who_label(who: str, knowledge) -> str:  # type: ignore[no-untyped-def]
@@ -233,6 +225,8 @@ def who_label(who: str, knowledge) -> str:  # type: ignore[no-untyped-def]
         return knowledge.department[rest].name
     if kind == "console":
         return f"控制台：{rest}"
+    if kind == "api":
+        return f"接口：{rest}"
     return {"resident": "居民", "system": "系统", "property_company": "物业企业", "official": "工作人员"}.get(who, who)
 
 

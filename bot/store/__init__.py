@@ -89,6 +89,8 @@ class Store:
         self.conversations = Conversations(redis, self.keys)
         from bot.store.accounts import QuotaRepo, RoleRepo, TokenRepo  # noqa: PLC0415
         from bot.store.console import ConsoleRepo  # noqa: PLC0415
+        from bot.store.api import ApiTokenRepo  # noqa: PLC0415
+        from bot.store.faq import FaqRepo  # noqa: PLC0415
         from bot.store.outbox import Outbox  # noqa: PLC0415
         from bot.store.tickets import TicketRepo  # noqa: PLC0415
 
@@ -98,6 +100,8 @@ class Store:
         self.roles = RoleRepo(redis, self.keys)
         self.quota = QuotaRepo(redis, self.keys)
         self.console = ConsoleRepo(redis, self.keys)
+        self.faq = FaqRepo(redis, self.keys)
+        self.api_tokens = ApiTokenRepo(redis, self.keys)
 
     async def conversations_await_rating(self, user: str, number: str, ttl: int) -> None:
         """Out of band (an official resolved a ticket): make the resident's next message a rating."""

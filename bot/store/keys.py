@@ -84,6 +84,23 @@ class Keys:
     def knowledge_channel(self) -> str:
         return f"{self.prefix}knowledge:changed"
 
+    # -- the FAQ overlay (console edits over knowledge/faq.yaml) ---------------------------
+    def faq_entries(self) -> str:
+        return f"{self.prefix}faq:entries"
+
+    def faq_deleted(self) -> str:
+        return f"{self.prefix}faq:deleted"
+
+    def faq_history(self) -> str:
+        return f"{self.prefix}faq:history"
+
+    # -- the JSON API -------------------------------------------------------------------------
+    def api_token(self, digest: str) -> str:
+        return f"{self.prefix}api:token:{digest}"
+
+    def api_tokens(self) -> str:
+        return f"{self.prefix}api:tokens"
+
     # -- the web console ----------------------------------------------------------------------
     def console_user(self, username: str) -> str:
         return f"{self.prefix}console:user:{username}"
