@@ -310,16 +310,26 @@ def test_cli_create_user_reads_the_password_from_stdin(tmp_path, redis_server) -
 
 
 async def test_dashboard_counts_rates_and_svg_charts(client, services) -> None:
+    from bot.roles import Role
+
     a = await file_ticket(services, "high_altitude_throwing", "阳光小区3号楼", "楼上扔酒瓶")
     b = await file_ticket(services, "illegal_construction", "幸福家园5号楼", "楼顶加盖房子")
     await file_ticket(services, "fire_lane_blocked", "阳光小区北门", "消防通道堵塞")
+    await file_ticket(services, "cleaning", "阳光小区2号楼", "楼道垃圾三天没人清", user="o_other")
     for number, dept in ((a.number, "police"), (b.number, "urban_mgmt")):
         await services.tickets.act(number, "accept", who=f"official:{dept}")
         await services.tickets.act(number, "resolve", who=f"official:{dept}", note="已处理")
     await services.tickets.rate(a.number, a.user, "满意")
+    # 安泰物业's staff serve 阳光小区: the cleaning ticket there is a valid complaint against it.
+    code = await services.roles.invite(Role(kind="staff", company="安泰物业", compounds=["阳光小区"]))
+    await services.roles.bind("o_staff", code)
     await make_user(services, "boss", "admin")
     await sign_in(client, "boss")
     html = await (await client.get("/console/dashboard")).text()
-    assert re.search(r'id="kpi-total">3<', html) and 'id="kpi-resolution">67%<' in html and 'id="kpi-satisfaction">100%<' in html
-    assert html.count("<svg") == 2 and "县公安局" in html
+    assert re.search(r'id="kpi-total">4<', html) and 'id="kpi-resolution">50%<' in html and 'id="kpi-satisfaction">100%<' in html
+    assert 'id="kpi-response">100%<' in html and 'id="kpi-returned">0%<' in html and 'id="kpi-ontime">100%<' in html
+    assert html.count("<svg") == 4 and "县公安局" in html and "阳光小区" in html
+    assert "去年同期无投诉数据" in html  # nothing filed last year
+    board = html[html.index('id="board"'):]
+    assert re.search(r"<td>1</td><td>安泰物业</td><td>1</td>", board)
     assert not re.search(r'(src|href)="(https?:)?//', html), "nothing is fetched from elsewhere"

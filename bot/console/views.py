@@ -277,20 +277,44 @@ async def act(request: web.Request) -> web.Response:
 
 
 # -- dashboard --------------------------------------------------------------------------------
+def _spec_words(spec: str) -> str:
+    amount, unit = calendar.parse_spec(spec)
+    return f"{amount}{ {'h': '小时', 'd': '天', 'wd': '个工作日'}[unit] }"
+
+
+async def company_scope(services: Services) -> tuple[dict[str, str], set[str]]:
+    """Which property company serves which compound (from bound staff), and every known company."""
+    compounds: dict[str, str] = {}
+    companies: set[str] = set()
+    for _, role in await services.roles.all():
+        if role.kind == "staff" and role.company:
+            companies.add(role.company)
+            for name in role.compounds:
+                compounds.setdefault(name, role.company)
+    return compounds, companies
+
+
 async def dashboard_page(request: web.Request) -> web.Response:
-    from bot.console import dashboard
+    from bot.console import dashboard, stats
 
     account = _forbid_editor(request)
     services = services_of(request)
     knowledge = services.understander.knowledge
-    moment = now()
     tickets = await ledger.visible(services, account)
-    overdue = sum(ledger.is_overdue(t, moment) for t in tickets)
+    compounds, companies = await company_scope(services)
+    if account.kind != "admin":  # the board shows only companies among the tickets this account sees
+        companies = set()
+    figures = stats.compute(tickets, knowledge, sign_within=services.settings.tickets.sign_within, now=now(),
+                            compound_companies=compounds, known_companies=companies)
     return await render(request, "dashboard.html", {
-        "f": dashboard.figures(tickets, overdue),
+        "f": figures,
+        "goal": stats.GOAL,
+        "sign_within": _spec_words(services.settings.tickets.sign_within),
         "department_name": knowledge.department[account.department].name if account.department in knowledge.department else "",
-        "by_month": dashboard.per_month(tickets),
-        "by_department": dashboard.per_department(tickets, knowledge),
+        "by_year": dashboard.year_on_year(figures.yoy),
+        "by_department": dashboard.per_department(figures, knowledge),
+        "by_matter": dashboard.per_matter(figures, knowledge),
+        "by_compound": dashboard.per_compound(figures),
     })
 
 

@@ -49,7 +49,7 @@ class TransitionError(ValueError):
 class Event(BaseModel):
     at: dt.datetime
     who: str  # "resident", "official:police", "system", ...
-    action: str  # opened, accepted, replied, resolved, returned, rerouted, rated, reopened, chased, supervised, joined
+    action: str  # opened, accepted, replied, resolved, returned, rerouted, rated, reopened, chased, supervised, joined, merged
     note: str = ""
 
 
@@ -75,6 +75,7 @@ class Ticket(BaseModel):
     escalations: list[str] = []  # ladder steps already taken
     history: list[Event] = []
     rating: Rating | None = None
+    merged_into: str = ""  # a duplicate merged into that ticket (closed; counted there, not here)
 
     def move(self, to: State, *, at: dt.datetime, who: str, action: str, note: str = "") -> None:
         if to not in TRANSITIONS[self.state]:
@@ -107,4 +108,5 @@ action_names = {
     "chased": "催办",
     "supervised": "督办",
     "joined": "合并",
+    "merged": "合并工单",
 }
