@@ -143,3 +143,68 @@ async def test_an_editor_edits_an_faq_answer_in_a_browser(aiohttp_server, settin
         finally:
             await browser.close()
     assert (await services.store.faq.overlay()).entries["property_fee_unpaid_consequences"].answer == new_answer
+
+
+async def test_the_dashboard_with_a_year_of_tickets_in_a_browser(aiohttp_server, settings, understander, tmp_path: Path) -> None:
+    """A screenshot of the dashboard with last year and this year filled in, and a 红黑榜."""
+    from bot.calendar import CHINA, now
+    from bot.roles import Role
+
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium fonts-wqy-microhei"
+    shots = Path(os.environ.get("WUYE_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    server = await aiohttp_server(make_app(settings, understander))
+    services = server.app[SERVICES]
+    base = str(server.make_url("")).rstrip("/")
+    today = now()
+    for company, compound in (("安泰物业", "阳光小区"), ("恒通物业", "幸福家园"), ("金盾物业", "锦绣花园"), ("康居物业", "和谐家园")):
+        code = await services.roles.invite(Role(kind="staff", company=company, compounds=[compound]))
+        await services.roles.bind(f"o_staff_{compound}", code)
+
+    async def filed(matter: str, place: str, month: int, *, last_year: bool, user: str, rating: str = "") -> None:
+        ticket = await file_ticket(services, matter, place, "居民反映的具体情况", user=user)
+        if rating:
+            dept = ticket.department
+            await services.tickets.act(ticket.number, "accept", who=f"official:{dept}")
+            await services.tickets.act(ticket.number, "resolve", who=f"official:{dept}", note="已处理")
+            await services.tickets.rate(ticket.number, user, rating)  # type: ignore[arg-type]
+            ticket = await services.tickets.get(ticket.number)
+        year = today.year - 1 if last_year else today.year
+        when = dt.datetime(year, month, 12, 9, 30, tzinfo=CHINA)
+        shift = when - ticket.created
+        ticket.created += shift
+        ticket.dispatched += shift
+        ticket.deadline += shift
+        for event in ticket.history:
+            event.at += shift
+        await services.store.tickets.save(ticket)
+
+    matters = ["high_altitude_throwing", "illegal_construction", "cleaning", "poor_service", "parking_disorder", "living_noise"]
+    places = ["阳光小区", "幸福家园", "锦绣花园", "和谐家园"]
+    ratings = ["满意", "基本满意", "不满意", ""]
+    n = 0
+    for month in range(1, 13):
+        for k in range(2 + month % 3):  # last year: 2-4 a month
+            n += 1
+            await filed(matters[n % 6], f"{places[n % 4]}{n}号楼", month, last_year=True, user=f"o_r{n}", rating=ratings[n % 4])
+    for month in range(1, today.month + 1):
+        for k in range(1 + month % 3):  # this year: fewer
+            n += 1
+            await filed(matters[n % 6], f"{places[(n * 3) % 4]}{n}号楼", month, last_year=False, user=f"o_r{n}", rating=ratings[(n + month) % 4])
+    await make_user(services, "boss", "admin", name="王主任")
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = await (await browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")).new_page()
+            await page.goto(f"{base}/console/dashboard")
+            await page.get_by_label("用户名").fill("boss")
+            await page.get_by_label("密码").fill(PASSWORD)
+            await page.get_by_role("button", name="登录").click()
+            await expect(page).to_have_url(f"{base}/console/dashboard")
+            await expect(page.locator("#kpi-total")).to_have_text(str(n))
+            await expect(page.locator("#board tbody tr")).to_have_count(4)
+            await expect(page.locator(".red-list li")).to_have_count(2)
+            await page.screenshot(path=shots / "dashboard-year.png", full_page=True)
+        finally:
+            await browser.close()

@@ -29,7 +29,7 @@ def _integer_axis(top: int) -> list[int]:
 def year_on_year(yoy: YearOnYear) -> str:
     """Grouped bars: each month of last year beside the same month this year (months to come empty)."""
     style = Style(**{**STYLE.to_dict(), "colors": ("#a9b4c0", "#1f5c99")})  # last year muted, this year strong
-    chart = pygal.Bar(style=style, js=[], disable_xml_declaration=True, height=320, width=640,
+    chart = pygal.Bar(style=style, js=[], disable_xml_declaration=True, height=340, width=1200,
                       title=f"每月工单数：{yoy.year}年与{yoy.year - 1}年", print_values=False, explicit_size=False,
                       margin=16, legend_at_bottom=True, legend_at_bottom_columns=2)
     chart.x_labels = [f"{m}月" for m in range(1, 13)]
@@ -40,10 +40,12 @@ def year_on_year(yoy: YearOnYear) -> str:
 
 
 def _horizontal(title: str, labels: list[str], series: list[tuple[str, list[int]]]) -> str:
+    # pygal measures labels as Latin text: Chinese characters need about twice the room.
+    widest = max((len(label) for label in labels), default=0)
     chart = pygal.HorizontalBar(style=STYLE, js=[], disable_xml_declaration=True,
-                                height=150 + 32 * max(len(labels), 1) * max(len(series), 1) // (2 if len(series) > 1 else 1),
-                                width=640, title=title, explicit_size=False, margin=16, legend_at_bottom=True,
-                                show_legend=len(series) > 1, print_values=True)
+                                height=150 + (40 if len(series) > 1 else 30) * max(len(labels), 1),
+                                width=640, title=title, explicit_size=False, margin=16, margin_left=16 + 7 * widest,
+                                legend_at_bottom=True, show_legend=len(series) > 1, print_values=True)
     chart.x_labels = labels[::-1]
     chart.y_labels = _integer_axis(max((n for _, values in series for n in values), default=0))
     for name, values in series:
