@@ -23,7 +23,7 @@ from bot.console.accounts import Account, Accounts
 from bot.knowledge import Knowledge
 from bot.store import Store
 from bot.tickets.model import State, Ticket, TransitionError
-from bot.tickets.service import NotAllowed
+from bot.tickets.service import MatterMismatch, NotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,7 @@ def detail(t: Ticket, knowledge: Knowledge, account: Account, now: dt.datetime) 
         "reporters": len(t.residents),
         "contact": t.contact if ledger.sees_contact(account, t) else None,
         "history": [e.model_dump(mode="json") for e in t.history],
+        "merged_into": t.merged_into,
         "actions": ledger.allowed_actions(account, t),
     }
 
@@ -253,6 +254,33 @@ async def act(request: web.Request) -> web.Response:
     return web.json_response(detail(done, services.understander.knowledge, account, calendar.now()))
 
 
+async def merge(request: web.Request) -> web.Response:
+    account, ticket = await _visible_ticket(request)
+    try:
+        body = await request.json(loads=json.loads)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    duplicate, force = body.get("duplicate"), body.get("force", False)
+    if not isinstance(duplicate, str) or not isinstance(force, bool):
+        raise BadRequest("duplicate must be a ticket number and force a boolean")
+    if account.kind != "admin":
+        raise web.HTTPForbidden(text="only an administrator may merge tickets")
+    if not NUMBER.fullmatch(duplicate):
+        raise web.HTTPNotFound(text=f"no ticket {duplicate[:40]} for this token")
+    services = _services(request)
+    try:
+        done = await services.tickets.merge(ticket.number, duplicate, who=account.who, force=force)
+    except LookupError:
+        raise web.HTTPNotFound(text=f"no ticket {duplicate} for this token") from None
+    except (MatterMismatch, TransitionError) as exc:
+        raise web.HTTPConflict(text=str(exc)) from None
+    except ValueError as exc:
+        raise web.HTTPUnprocessableEntity(text=str(exc)) from None
+    return web.json_response(detail(done, services.understander.knowledge, account, calendar.now()))
+
+
 async def departments(request: web.Request) -> web.Response:
     knowledge = _services(request).understander.knowledge
     return web.json_response([{"code": d.code, "name": d.name, "level": d.level, "duties": d.duties} for d in knowledge.departments])
@@ -279,6 +307,7 @@ def setup_api(app: web.Application) -> None:
     r.add_get("/tickets", list_tickets)
     r.add_get("/tickets/{number}", get_ticket)
     r.add_post("/tickets/{number}/actions", act)
+    r.add_post("/tickets/{number}/merge", merge)
     r.add_get("/departments", departments)
     r.add_get("/matters", matters)
     app.add_subapp(PREFIX, api)

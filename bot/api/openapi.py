@@ -68,6 +68,7 @@ _DETAIL_FIELDS: dict[str, Any] = {
     "history": {"type": "array", "items": {"type": "object", "required": ["at", "who", "action", "note"], "properties": {
         "at": {"type": "string", "format": "date-time"}, "who": {"type": "string"}, "action": {"type": "string"},
         "note": {"type": "string"}}}},
+    "merged_into": {"type": "string", "description": "a duplicate: the ticket it was merged into (else empty)"},
     "actions": {"type": "array", "items": {"type": "string", "enum": list(ACTIONS)},
                 "description": "what this token may do to the ticket now"},
 }
@@ -129,6 +130,28 @@ SPEC: dict[str, Any] = {
                 "404": _error("no such ticket, or not this token's"),
                 "409": _error("the ticket's state does not allow the action"),
                 "422": _error("a note is required, or an unknown department to reroute to"),
+            },
+        }},
+        "/tickets/{number}/merge": {"post": {
+            "operationId": "mergeTicket",
+            "summary": "合并重复工单 (administrators): merge the duplicate into this ticket; the duplicate's residents "
+                       "become co-reporters, its texts and photos are appended, it is closed pointing here",
+            "parameters": [_NUMBER],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["duplicate"],
+                "properties": {
+                    "duplicate": {"type": "string", "description": "the number of the duplicate ticket, e.g. WY20250301-0002"},
+                    "force": {"type": "boolean", "default": False, "description": "merge even though the matters differ"},
+                },
+            }}}},
+            "responses": {
+                "200": _ok("this ticket after the merge", {"$ref": "#/components/schemas/Ticket"}),
+                "400": _error("the body is not valid"),
+                "401": _UNAUTHORIZED,
+                "403": _error("only administrators merge tickets"),
+                "404": _error("no such ticket (either one), or not this token's"),
+                "409": _error("a ticket is closed, or the matters differ and force is not set"),
+                "422": _error("a ticket cannot be merged into itself"),
             },
         }},
         "/departments": {"get": {

@@ -57,6 +57,11 @@ def allowed_actions(account: Account, ticket: Ticket) -> list[str]:
     return out
 
 
+def can_merge(account: Account, ticket: Ticket) -> bool:
+    """Merging duplicates is for administrators, into a ticket not yet closed."""
+    return account.kind == "admin" and ticket.state != State.CLOSED
+
+
 def sees_contact(account: Account, ticket: Ticket) -> bool:
     """A resident's phone number is for the handling unit only."""
     return can_act(account, ticket)

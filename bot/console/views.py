@@ -6,6 +6,7 @@ import datetime as dt
 import hmac
 import math
 import secrets
+from collections import Counter
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
@@ -19,7 +20,7 @@ from bot.console import ledger
 from bot.console.faq import read_form
 from bot.console.accounts import KIND_NAMES, MAX_FAILURES, Account, Accounts, Locked
 from bot.tickets.model import State, Ticket, TransitionError, action_names
-from bot.tickets.service import NotAllowed
+from bot.tickets.service import MatterMismatch, NotAllowed
 
 # The signed-in account (a typed key where aiohttp has them, 3.13+; a plain one before).
 ACCOUNT = web.RequestKey("console_account", Account) if hasattr(web, "RequestKey") else "console_account"
@@ -246,6 +247,7 @@ async def ticket_page(request: web.Request) -> web.Response:
         "time_left": ledger.time_left(ticket, moment),
         "overdue": ledger.is_overdue(ticket, moment),
         "show_contact": ledger.sees_contact(account, ticket),
+        "can_merge": ledger.can_merge(account, ticket),
     })
 
 
@@ -273,6 +275,27 @@ async def act(request: web.Request) -> web.Response:
         flash(session, "error", str(exc))
     else:
         flash(session, "ok", f"已{ACTIONS[action]}，工单状态：{done.state}")
+    raise web.HTTPSeeOther(here)
+
+
+async def merge(request: web.Request) -> web.Response:
+    ticket = await _ticket_for(request)
+    account: Account = request[ACCOUNT]
+    if account.kind != "admin":
+        return await error_page(request, 403, "仅管理员可合并工单。")
+    form = await request.post()
+    duplicate = str(form.get("duplicate", "")).strip().upper()
+    force = str(form.get("force", "")) in ("1", "on", "true")
+    session = await get_session(request)
+    here = f"/console/tickets/{ticket.number}"
+    try:
+        done = await services_of(request).tickets.merge(ticket.number, duplicate, who=account.who, force=force)
+    except MatterMismatch as exc:
+        flash(session, "error", f"{exc}：勾选「事项不同也合并」。")
+    except (LookupError, TransitionError, ValueError) as exc:
+        flash(session, "error", str(exc).strip("'\""))
+    else:
+        flash(session, "ok", f"已把工单{duplicate}并入本工单，反映人数：{len(done.residents)}")
     raise web.HTTPSeeOther(here)
 
 
@@ -316,6 +339,55 @@ async def dashboard_page(request: web.Request) -> web.Response:
         "by_matter": dashboard.per_matter(figures, knowledge),
         "by_compound": dashboard.per_compound(figures),
     })
+
+
+# -- routing table and its corrections ----------------------------------------------------------
+def _admin_or_editor(request: web.Request) -> Account:
+    account: Account = request[ACCOUNT]
+    if account.kind not in ("admin", "editor"):
+        raise web.HTTPForbidden(text="仅管理员和知识库编辑可查看。")
+    return account
+
+
+def _reroute_rows(entries: list[dict], knowledge) -> list[dict]:  # type: ignore[type-arg,no-untyped-def]
+    def dept(code: str) -> str:
+        return knowledge.department[code].name if code in knowledge.department else code
+
+    rows = []
+    for e in entries:
+        matter = knowledge.matter.get(e.get("matter", ""))
+        at = dt.datetime.fromisoformat(e["at"]) if e.get("at") else None
+        rows.append({**e, "matter_name": matter.name if matter else e.get("matter", ""), "from_name": dept(e.get("from", "")),
+                     "to_name": dept(e.get("to", "")), "when": local_time(at), "who_name": who_label(e.get("who", ""), knowledge)})
+    return rows
+
+
+async def routing_page(request: web.Request) -> web.Response:
+    _admin_or_editor(request)
+    services = services_of(request)
+    knowledge = services.understander.knowledge
+    reroutes = _reroute_rows(await services.store.tickets.reroutes(200), knowledge)
+    moved = Counter((r["matter"], r["from"], r["to"]) for r in reroutes)
+    return await render(request, "routing.html", {
+        "matters": knowledge.matters,
+        "department": knowledge.department,
+        "cite": knowledge.cite,
+        "reroutes": reroutes,
+        "moved": moved,
+        "tiers": {"emergency": "紧急", "utility": "公用事业", "ordinary": "一般", "complex": "复杂"},
+    })
+
+
+async def reroutes_csv(request: web.Request) -> web.Response:
+    _admin_or_editor(request)
+    services = services_of(request)
+    rows = _reroute_rows(await services.store.tickets.reroutes(), services.understander.knowledge)
+    head = ["时间", "工单编号", "事项", "事项ID", "原部门", "改派至", "改派人", "说明", "小区/地点", "居民原话"]
+    body = [[r["when"], r.get("ticket", ""), r["matter_name"], r.get("matter", ""), r["from_name"], r["to_name"], r["who_name"],
+             r.get("note", ""), r.get("place", ""), r.get("words", "")] for r in rows]
+    name = f"wuye-reroutes-{now().strftime('%Y%m%d-%H%M')}.csv"
+    return web.Response(body=ledger.to_csv(head, body), headers={
+        "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # -- dead letters -----------------------------------------------------------------------------

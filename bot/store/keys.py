@@ -39,6 +39,9 @@ class Keys:
     def open_tickets_by_place(self, matter: str, place: str) -> str:
         return f"{self.prefix}tickets:open:{matter}:{place}"
 
+    def reroutes(self) -> str:
+        return f"{self.prefix}tickets:reroutes"
+
     def deadlines(self) -> str:
         return f"{self.prefix}tickets:deadlines"
 

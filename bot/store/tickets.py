@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -34,6 +35,19 @@ class TicketRepo:
 
     async def moved_department(self, ticket: Ticket, old: str) -> None:
         await self._r.zrem(self._k.department_tickets(old), ticket.number)
+
+    # -- re-routes: corrections of the routing, kept to improve the keywords ----------------
+    REROUTES_KEPT = 5000
+
+    async def record_reroute(self, entry: dict) -> None:  # type: ignore[type-arg]
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.lpush(self._k.reroutes(), json.dumps(entry, ensure_ascii=False))
+            pipe.ltrim(self._k.reroutes(), 0, self.REROUTES_KEPT - 1)
+            await pipe.execute()
+
+    async def reroutes(self, limit: int = REROUTES_KEPT) -> list[dict]:  # type: ignore[type-arg]
+        """Newest first."""
+        return [json.loads(raw) for raw in await self._r.lrange(self._k.reroutes(), 0, limit - 1)]
 
     async def load(self, number: str) -> Ticket | None:
         raw = await self._r.get(self._k.ticket(number))

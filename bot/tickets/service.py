@@ -26,6 +26,10 @@ class NotAllowed(PermissionError):
     """Someone tried to act on a ticket outside their department."""
 
 
+class MatterMismatch(ValueError):
+    """Two tickets about different matters: merging them needs a confirmation."""
+
+
 def place_key(place: str, latitude: float | None = None, longitude: float | None = None) -> str:
     """What makes two reports 'the same place': compound + building, or a ~100 m grid cell."""
     if place:
@@ -130,6 +134,7 @@ class TicketService:
     ) -> Ticket:
         """accept / reply / resolve / return / reroute / close. ``department`` limits the actor to
         its own tickets (None: a dispatcher or administrator)."""
+        correction: dict[str, str] = {}
         async with self.store.tickets.locked(number):
             ticket = await self.store.tickets.load(number)
             if ticket is None:
@@ -172,13 +177,58 @@ class TicketService:
                 matter = self.knowledge.matter[ticket.matter]
                 ticket.deadline = calendar.deadline(now, self.settings.spec_for(matter.id, matter.tier))
                 await self.store.tickets.moved_department(ticket, old)
+                # A correction of the routing: kept (the one place re-routes are recorded) so the
+                # matters' keywords can be improved from the residents' own words.
+                correction = {
+                    "ticket": ticket.number, "matter": ticket.matter, "from": old, "to": to, "who": who,
+                    "at": now.isoformat(), "note": note, "place": ticket.place,
+                    "words": redact("；".join(ticket.texts))[:500],
+                }
             elif action == "close":
                 ticket.move(State.CLOSED, at=now, who=who, action="closed", note=note)
             else:
                 raise ValueError(f"unknown action {action!r}")
             await self.store.tickets.save(ticket)
+            if action == "reroute":
+                await self.store.tickets.record_reroute(correction)
         await self._after_change(ticket)
         return ticket
+
+    async def merge(self, into: str, duplicate: str, *, who: str, force: bool = False) -> Ticket:
+        """Merge ticket ``duplicate`` into ``into``: its residents become co-reporters, its texts and
+        photos are appended, it is closed with a note pointing to ``into``, and both histories
+        record it. Closed tickets are refused; different matters need ``force``."""
+        if into == duplicate:
+            raise ValueError("不能把工单合并到它自己")
+        first, second = sorted((into, duplicate))  # one lock order for every caller: no deadlock
+        async with self.store.tickets.locked(first), self.store.tickets.locked(second):
+            target, other = await self.store.tickets.load(into), await self.store.tickets.load(duplicate)
+            if target is None or other is None:
+                raise LookupError(f"没有找到工单{into if target is None else duplicate}")
+            for t in (target, other):
+                if t.state == State.CLOSED:
+                    raise TransitionError(f"工单{t.number}已关闭，不能合并")
+            if target.matter != other.matter and not force:
+                raise MatterMismatch(f"两张工单事项不同（{self._matter_name(target.matter)} / {self._matter_name(other.matter)}），请确认后再合并")
+            now = self.clock()
+            for resident in other.residents:
+                if resident not in target.residents:
+                    target.co_reporters.append(resident)
+                    await self.store.tickets.add_reporter(target, resident)
+            target.texts.extend(other.texts)
+            target.photos.extend(p for p in other.photos if p not in target.photos)
+            target.record(at=now, who=who, action="merged", note=f"合并重复工单{other.number}（{len(other.residents)}位居民）")
+            other.state = State.CLOSED  # outside the usual transitions: a duplicate is closed from any open state
+            other.merged_into = target.number
+            other.record(at=now, who=who, action="merged", note=f"与工单{target.number}重复，已并入该工单办理")
+            await self.store.tickets.save(target)
+            await self.store.tickets.save(other)
+            await self.store.tickets.unschedule(other.number)
+        return target
+
+    def _matter_name(self, matter: str) -> str:
+        m = self.knowledge.matter.get(matter)
+        return m.name if m else matter
 
     async def rate(self, number: str, user: str, rating: Rating) -> Ticket:
         """The resident's 回访 answer. 未解决 reopens the ticket and tells the unit again."""
