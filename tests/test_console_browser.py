@@ -206,5 +206,14 @@ async def test_the_dashboard_with_a_year_of_tickets_in_a_browser(aiohttp_server,
             await expect(page.locator("#board tbody tr")).to_have_count(4)
             await expect(page.locator(".red-list li")).to_have_count(2)
             await page.screenshot(path=shots / "dashboard-year.png", full_page=True)
+
+            # A re-route shows on the routing table as a correction, with the resident's words.
+            moved = await file_ticket(services, "theft", "阳光小区99号楼", "电动车座被人划了好几道", user="o_x")
+            await services.tickets.act(moved.number, "return", who="official:police", note="属于损坏，请社区调解")
+            await services.tickets.act(moved.number, "reroute", who="console:boss", to="community", note="邻里纠纷")
+            await page.get_by_role("link", name="分派表").click()
+            await expect(page.locator("#reroutes tbody tr")).to_have_count(1)
+            await expect(page.locator("#reroutes")).to_contain_text("电动车座被人划了好几道")
+            await page.screenshot(path=shots / "routing.png")
         finally:
             await browser.close()

@@ -6,7 +6,6 @@ import datetime as dt
 import hmac
 import math
 import secrets
-from collections import Counter
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
@@ -367,13 +366,11 @@ async def routing_page(request: web.Request) -> web.Response:
     services = services_of(request)
     knowledge = services.understander.knowledge
     reroutes = _reroute_rows(await services.store.tickets.reroutes(200), knowledge)
-    moved = Counter((r["matter"], r["from"], r["to"]) for r in reroutes)
     return await render(request, "routing.html", {
         "matters": knowledge.matters,
         "department": knowledge.department,
-        "cite": knowledge.cite,
+        "documents": knowledge.documents,
         "reroutes": reroutes,
-        "moved": moved,
         "tiers": {"emergency": "紧急", "utility": "公用事业", "ordinary": "一般", "complex": "复杂"},
     })
 
