@@ -8,6 +8,7 @@ other (every department code a matter names exists, ids are unique, ...).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -99,6 +100,7 @@ class Knowledge(BaseModel):
     cues: IntentCues
     texts: dict[str, str]  # reply templates, in Chinese
     userdict: list[str] = []
+    intent_examples: list[dict[str, str]] = []  # {"text", "intent"}: the statistical intent model's training data
 
     @model_validator(mode="after")
     def _consistent(self) -> "Knowledge":
@@ -171,6 +173,9 @@ def load(directory: Path | None = None) -> Knowledge:
         data["userdict"] = [
             line.split()[0] for line in userdict.read_text(encoding="utf-8").splitlines() if line.strip()
         ]
+    examples = directory / "intent_examples.jsonl"
+    if examples.exists():
+        data["intent_examples"] = [json.loads(ln) for ln in examples.read_text(encoding="utf-8").splitlines() if ln.strip()]
     return Knowledge.model_validate(data)
 
 

@@ -16,6 +16,12 @@ How the intent is decided, in order:
    and little narration ("被…卖了", "在砸…", "天天");
 4. a matter → its own intent (complaint or repair);
 5. a good FAQ match → policy_question; else other.
+
+Then a second opinion (``intent_model.IntentModel``, Naive Bayes over character n-grams trained
+from ``knowledge/intent_examples.jsonl``) may replace the intent among complaint / repair /
+policy_question / status_query / other when it prefers another by a wide log-likelihood gap
+(``Blend``); never for an emergency or a ticket number, and the department follows the rules'
+matter (or the FAQ's, for a policy question). Cross-file validation chose the gap.
 """
 
 from __future__ import annotations
@@ -24,12 +30,13 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jieba
 from rapidfuzz import fuzz, process
 
 from bot.intents.index import Hit, PhraseIndex
+from bot.intents.intent_model import IntentModel
 from bot.intents.model import Candidate, FaqMatch, Understanding
 from bot.intents.normalize import normalize
 from bot.knowledge import Knowledge
@@ -121,6 +128,37 @@ class _Gates:
     faq: float
 
 
+@dataclass(slots=True)
+class _Context:
+    """What the rules found that the intent of another reading needs (its department, its FAQ)."""
+
+    corrected: str
+    suspect: str | None  # an emergency phrase ruled out by time or length only, not by a denial
+    matter: str | None = None
+    who: bool = False
+    asks: bool = False  # a question word or mark, an inquiry
+    faq: list[FaqMatch] = field(default_factory=list)
+    faq_keywords: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Blend:
+    """When the model's reading replaces the rules' (log-posterior gaps of the model).
+
+    gap: the model's best intent must beat the rules' intent by this much;
+    gap_bare: the same, to make a complaint or repair of a message in which the rules found no
+    matter (it has no department then; the dialogue asks which matter is meant);
+    emergency_gap: to call an emergency the rules ruled out by time or length only ("…着火了"
+    in a long message) — the model never removes one.
+    """
+
+    gap: float = 12.0
+    gap_bare: float = math.inf
+    gap_unasked: float = math.inf  # to make a policy question of a message without a question word
+    gap_who: float = math.inf  # to take a "X 找谁" question for anything else
+    emergency_gap: float = math.inf
+
+
 class Understander:
     def __init__(
         self, knowledge: Knowledge, *, confidence_gate: float = 0.45, margin_gate: float = 0.08, faq_gate: float = 0.62
@@ -155,6 +193,10 @@ class Understander:
         self._cues = PhraseIndex(cue_entries, by_sound=False)  # for a text corrected by sound
         self._negators = tuple(sorted(cues.negation, key=len, reverse=True))
         self._build_faq()
+        self._emergencies = {e.id: e for e in knowledge.emergencies}
+        examples = [(x["text"], x["intent"]) for x in knowledge.intent_examples if x.get("text") and x.get("intent")]
+        self._model: IntentModel | None = IntentModel(examples) if examples else None
+        self.blend = Blend()
 
     # -- FAQ index ----------------------------------------------------------------------
     def _build_faq(self) -> None:
@@ -383,6 +425,15 @@ class Understander:
 
     # -- the whole ----------------------------------------------------------------------
     def understand(self, text: str) -> Understanding:
+        """The rules' reading, weighed against the statistical model's (see ``_combine``)."""
+        u, ctx = self.rules(text)
+        if ctx is None or self._model is None:
+            return u
+        return self._combine(u, ctx, self._model.scores(ctx.corrected))
+
+    def rules(self, text: str) -> tuple[Understanding, _Context | None]:
+        """The hand-written rules' reading, and what the model may weigh it against (None: the
+        rules' word is final, an emergency or a ticket number)."""
         norm = normalize(text)
         tickets = [f"WY{d}-{int(n):04d}" for d, n in TICKET_NUMBER.findall(norm)]
         base = {"text": text, "normalized": norm, "tickets": tickets}
@@ -409,13 +460,14 @@ class Understander:
 
         emergency_id = self._emergency(norm, hits, cue_hits)
         if emergency_id:
-            em = next(e for e in self.knowledge.emergencies if e.id == emergency_id)
+            em = self._emergencies[emergency_id]
             return Understanding(
                 **base, intent="emergency", emergency=em.id, department=em.department, confidence=1.0, margin=1.0
-            )
+            ), None
+        ctx = _Context(corrected, self._suspect(norm, hits))
         # Asking after a report is short; a long message that mentions "上次投诉" is a report itself.
         if tickets or ("status" in cues and len(norm) <= _LONG):
-            return Understanding(**base, intent="status_query", confidence=0.95, margin=0.9)
+            return Understanding(**base, intent="status_query", confidence=0.95, margin=0.9), (None if tickets else ctx)
 
         scores, _ = self._score_matters(norm, hits)
         ranked = list(scores.items())
@@ -433,6 +485,8 @@ class Understander:
         asks = who or bool(cues & {"question", "modal"})
         faq_keywords = [h.payload[1] for h in hits if h.payload[0] == FAQ]  # type: ignore[index]
         faq = self.match_faq(corrected, keyword_entries=faq_keywords) if (asks or not ranked) else []
+        ctx.who, ctx.faq, ctx.faq_keywords, ctx.matter = who, faq, faq_keywords, (ranked[0][0] if ranked else None)
+        ctx.asks = asks or bool(cue_hits.get("inquiry"))
         faq_score = faq[0].score if faq else 0.0
         narration = len(cue_hits.get("event", ()))
         reports = bool(cues & {"complaint", "repair", "rhetorical"})
@@ -491,7 +545,7 @@ class Understander:
                 margin=round(margin, 3),
                 candidates=candidates,
                 faq=faq,
-            )
+            ), ctx
 
         social = bool(cues & {"greeting", "thanks", "offtopic"})
         if question and social and not faq_score >= self.gates.faq:
@@ -505,8 +559,64 @@ class Understander:
                 confidence=faq_score,
                 margin=round(faq_score - second, 3),
                 faq=faq,
-            )
-        return Understanding(**base, intent="other", confidence=0.9 if social else 0.5, margin=0.5, faq=faq)
+            ), ctx
+        return Understanding(**base, intent="other", confidence=0.9 if social else 0.5, margin=0.5, faq=faq), ctx
+
+    # -- the second opinion ------------------------------------------------------------
+    def _suspect(self, text: str, hits: list[Hit]) -> str | None:
+        """An emergency phrase, neither denied nor ruled out by the emergency's negative cues."""
+        ruled_out = {h.payload[1] for h in hits if h.payload[0] == EMERGENCY and h.payload[2] == NEGATIVE}  # type: ignore[index]
+        for h in hits:
+            space, em_id, kind = h.payload  # type: ignore[misc]
+            if space == EMERGENCY and kind == STRONG and em_id not in ruled_out and not self._negated(text, h.start):
+                return em_id  # type: ignore[no-any-return]
+        return None
+
+    def _combine(self, u: Understanding, ctx: _Context, scores: dict[str, float], blend: Blend | None = None) -> Understanding:
+        """The rules' intent unless the model prefers another by a clear gap of log-posteriors."""
+        blend = blend or self.blend
+        if ctx.suspect and u.intent != "emergency" and "emergency" in scores:
+            rest = max(v for k, v in scores.items() if k != "emergency")
+            if scores["emergency"] - rest > blend.emergency_gap:
+                em = self._emergencies[ctx.suspect]
+                return u.model_copy(update={"intent": "emergency", "emergency": em.id, "department": em.department,
+                                            "confidence": 1.0, "margin": 1.0})
+        best, best_s = u.intent, scores.get(u.intent, -math.inf)
+        for intent, s in scores.items():
+            if intent != "emergency" and s > best_s:
+                best, best_s = intent, s
+        if best == u.intent:
+            return u
+        gap = blend.gap_bare if (ctx.matter is None and best in ("complaint", "repair")) else blend.gap
+        if best == "policy_question" and not ctx.asks:
+            gap = max(gap, blend.gap_unasked)
+        if ctx.who and u.intent == "policy_question":
+            gap = max(gap, blend.gap_who)
+        if best_s - scores.get(u.intent, -math.inf) <= gap:
+            return u
+        return self._recast(u, ctx, best)  # type: ignore[arg-type]
+
+    def _recast(self, u: Understanding, ctx: _Context, intent: str) -> Understanding:
+        """The rules' reading with another intent: the department follows as the rules would have it."""
+        update: dict[str, object] = {"intent": intent}
+        matter = self.knowledge.matter[ctx.matter] if ctx.matter else None
+        if intent == "policy_question":
+            faq = ctx.faq or self.match_faq(ctx.corrected, keyword_entries=ctx.faq_keywords)
+            faq_score = faq[0].score if faq else 0.0
+            department = matter.department if matter else None
+            if faq_score >= self.gates.faq and not (matter and ctx.who):
+                department = self.knowledge.faq_by_id[faq[0].id].department or department
+            update.update(faq=faq, department=department)
+            if not matter:
+                update.update(confidence=faq_score, margin=round(faq_score - (faq[1].score if len(faq) > 1 else 0.0), 3))
+        elif intent in ("complaint", "repair") and matter:
+            department = matter.department
+            if intent == "repair" and matter.id in _EQUIPMENT:
+                department = self.knowledge.matter[_REPAIR_MATTER].department
+            update["department"] = department
+        elif intent in ("status_query", "other") and not matter:
+            update["department"] = None
+        return u.model_copy(update=update)
 
     def tokens(self, text: str) -> list[str]:
         """jieba tokens of the normalised text (for reports and benchmarks)."""
