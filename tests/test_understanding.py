@@ -81,6 +81,11 @@ def test_question_complaint_repair_families(understander: Understander, text: st
         ("孩子额头磕了个口子 血止不住", "injury"),  # bleeding that will not stop
         ("对面楼顶有个人站在边上要往下跳", "suicide"),
         ("有人正在撬我家隔壁的锁 还在撬", "violence"),  # a break-in in progress
+        ("我爸心脏病犯了 嘴唇发紫 快叫人", "injury"),  # a heart attack, in lay words
+        ("3号楼电梯里关着两个孩子 一直在哭", "elevator_trapped"),
+        ("停电了 楼道灯全灭了 我还被困在电梯里", "elevator_trapped"),  # a lamp going out is no fire put out
+        ("修路的把燃气管道挖断了 正往外冒气", "gas_leak"),
+        ("我奶奶在单元门口滑倒了 一直起不来", "injury"),
     ],
 )
 def test_emergency_families(understander: Understander, text: str, emergency: str) -> None:
@@ -93,6 +98,9 @@ def test_emergency_families(understander: Understander, text: str, emergency: st
     [
         "上周电梯门开不了 我在里头关了半小时 到现在也没人给个说法",  # past
         "不是漏气 就是燃气管外面那层皮掉了",  # negated
+        "灶台打不着 估计是没气了 燃气卡还有钱",  # 没气 sounds like 煤气 but is no leak
+        "物业在院子里烧落叶 黑烟呛得人没法开窗",  # deliberate burning: a complaint
+        "燃气灶点不着 也没闻到啥味 是不是欠费停气了",  # the smell is denied
         # a written petition that mentions incidents is an account, not a call for help now
         "尊敬的领导：我们小区治安很差，经常发生打架斗殴事件，夜里还有人在楼下喝酒吵闹，电动车也时常被偷，"
         "物业对此不闻不问，希望有关部门能加强巡逻，还我们一个安宁的居住环境，谢谢！",
