@@ -4,6 +4,7 @@ the knowledge and classifier built once, and WeChat pushes built with wechatpy's
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +17,7 @@ from pydantic import SecretStr
 from bot.app import make_app, make_understander
 from bot.config import AlertChannels, Settings, load_settings
 from bot.intents import Understander
+from bot.store import Store, connect
 from bot.testing import WechatSender
 from tests.fake_wechat import FakeWechat
 
@@ -99,3 +101,21 @@ async def wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-
     while not predicate():
         assert loop.time() < end, "timed out waiting"
         await asyncio.sleep(0.02)
+
+
+class Clock:
+    """A settable clock for services that take one (tickets, escalation, statistics)."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    """The repositories on the test Redis, without an app around them."""
+    redis = connect(url=settings.redis.url)
+    yield Store(redis, settings.redis.key_prefix)
+    await redis.aclose()

@@ -10,25 +10,11 @@ import pytest
 from bot.calendar import CHINA
 from bot.console import stats
 from bot.dialogue import Draft
-from bot.store import Store, connect
+from bot.store import Store
 from bot.tickets import TicketService
+from tests.conftest import Clock
 
 NOW = dt.datetime(2025, 6, 15, 10, 0, tzinfo=CHINA)
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@pytest.fixture
-async def store(settings):  # type: ignore[no-untyped-def]
-    redis = connect(url=settings.redis.url)
-    yield Store(redis, settings.redis.key_prefix)
-    await redis.aclose()
 
 
 @pytest.fixture

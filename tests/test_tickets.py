@@ -9,24 +9,10 @@ import pytest
 
 from bot.calendar import CHINA
 from bot.dialogue import Draft
-from bot.store import Store, connect
+from bot.store import Store
 from bot.tickets import State, TicketService, TransitionError
 from bot.tickets.service import NotAllowed
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@pytest.fixture
-async def store(settings):  # type: ignore[no-untyped-def]
-    redis = connect(url=settings.redis.url)
-    yield Store(redis, settings.redis.key_prefix)
-    await redis.aclose()
+from tests.conftest import Clock
 
 
 @pytest.fixture

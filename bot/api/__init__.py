@@ -222,14 +222,19 @@ async def get_ticket(request: web.Request) -> web.Response:
     return web.json_response(detail(ticket, _services(request).understander.knowledge, account, calendar.now()))
 
 
-async def act(request: web.Request) -> web.Response:
-    account, ticket = await _visible_ticket(request)
+async def _json_object(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json(loads=json.loads)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("the body must be a JSON object") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
+    return body
+
+
+async def act(request: web.Request) -> web.Response:
+    account, ticket = await _visible_ticket(request)
+    body = await _json_object(request)
     action, note, to = body.get("action"), body.get("note", ""), body.get("to", "")
     if action not in ACTIONS:
         raise BadRequest(f"action must be one of {', '.join(ACTIONS)}")
@@ -256,12 +261,7 @@ async def act(request: web.Request) -> web.Response:
 
 async def merge(request: web.Request) -> web.Response:
     account, ticket = await _visible_ticket(request)
-    try:
-        body = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object")
+    body = await _json_object(request)
     duplicate, force = body.get("duplicate"), body.get("force", False)
     if not isinstance(duplicate, str) or not isinstance(force, bool):
         raise BadRequest("duplicate must be a ticket number and force a boolean")
