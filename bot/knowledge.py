@@ -49,6 +49,7 @@ class Matter(BaseModel):
     negative: list[str] = []  # cues that rule the matter out
     sources: list[Source] = Field(min_length=1)
     ask_photo: bool = True
+    about_company: bool = False  # the property company's own fault, handled by another department (红黑榜)
 
 
 class Emergency(BaseModel):

@@ -36,8 +36,6 @@ from bot.tickets.model import UNRESOLVED, State, Ticket
 
 DONE = frozenset({State.RESOLVED, State.RATED, State.CLOSED})
 GOAL = -0.10  # 盘锦 2025: complaints at least 10% fewer than the year before
-# Matters about the property company itself, handled by 住建 rather than by the company.
-ABOUT_COMPANY = frozenset({"poor_service", "public_income", "company_refuses_exit", "property_cut_supply"})
 SCORES = {"满意": 100, "基本满意": 60, "不满意": 0}
 NEUTRAL = 60
 BOARD_SIZE = 3
@@ -176,7 +174,8 @@ def company_of(ticket: Ticket, compound_companies: Mapping[str, str]) -> str:
 
 def about_company(ticket: Ticket, knowledge: Knowledge) -> bool:
     matter = knowledge.matter.get(ticket.matter)
-    return ticket.matter in ABOUT_COMPANY or (matter is not None and matter.department == "property_company")
+    # The company's own duties, and matters about the company itself handled by 住建 (knowledge/matters.yaml).
+    return matter is not None and (matter.about_company or matter.department == "property_company")
 
 
 def valid_complaint(ticket: Ticket, knowledge: Knowledge) -> bool:
