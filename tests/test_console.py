@@ -333,3 +333,19 @@ async def test_dashboard_counts_rates_and_svg_charts(client, services) -> None:
     board = html[html.index('id="board"'):]
     assert re.search(r"<td>1</td><td>安泰物业</td><td>1</td>", board)
     assert not re.search(r'(src|href)="(https?:)?//', html), "nothing is fetched from elsewhere"
+
+
+async def test_anonymous_sessions_are_short_lived(client, services) -> None:  # type: ignore[no-untyped-def]
+    """The sign-in page's CSRF session lasts minutes; a signed-in session lasts the working day."""
+    from bot.console.session import ANONYMOUS_AGE, MAX_AGE
+
+    redis, pattern = services.store.redis, services.store.keys.console_session("*")
+    await client.get("/console/login")
+    (anonymous,) = await redis.keys(pattern)
+    assert 0 < await redis.ttl(anonymous) <= ANONYMOUS_AGE
+
+    await make_user(services, "boss", "admin")
+    ok, _ = await sign_in(client, "boss")
+    assert ok.status == 303
+    ttls = [await redis.ttl(k) for k in await redis.keys(pattern)]
+    assert any(ANONYMOUS_AGE < t <= MAX_AGE for t in ttls)

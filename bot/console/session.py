@@ -16,6 +16,9 @@ from bot.app import SERVICES
 
 COOKIE = "wuye_console"
 MAX_AGE = 8 * 3600
+# A visitor who has not signed in holds only a CSRF token: kept briefly, so that anonymous
+# traffic to the sign-in page cannot fill Redis with 8-hour sessions.
+ANONYMOUS_AGE = 30 * 60
 
 
 class StoreStorage(AbstractStorage):
@@ -41,5 +44,6 @@ class StoreStorage(AbstractStorage):
             await repo.drop_session(sid)
             self.save_cookie(response, "", max_age=session.max_age)
             return
-        await repo.save_session(sid, json.dumps(data, ensure_ascii=False), session.max_age or MAX_AGE)
+        ttl = (session.max_age or MAX_AGE) if data.get("session", {}).get("user") else ANONYMOUS_AGE
+        await repo.save_session(sid, json.dumps(data, ensure_ascii=False), ttl)
         self.save_cookie(response, sid, max_age=session.max_age)
