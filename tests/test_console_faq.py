@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import yaml
 
+from bot.console.faq import version
 from bot.knowledge import FaqOverlay
 from tests.console_helpers import csrf_of, make_user, sign_in
 from tests.test_conversation import Resident
@@ -33,6 +34,7 @@ def form_of(entry, **change):  # type: ignore[no-untyped-def]
         "department": entry.department or "",
         "valid_from": "",
         "valid_until": "",
+        "base": version(entry),  # the page's record of the entry as it was shown
     }
     data.update(change)
     form = aiohttp.FormData()
@@ -102,6 +104,19 @@ async def test_editor_edits_an_answer_and_every_process_answers_the_new_text(cli
     # The try box shows the match, its score, and the reply the bot would give.
     html = await (await client.get("/console/faq", params={"try": QUESTION})).text()
     assert ENTRY in html and "达到门槛" in html and NEW_ANSWER in html
+
+
+async def test_a_save_over_someone_elses_change_is_refused(client, services) -> None:
+    """Two editors open the same entry; the second save would silently undo the first: refused."""
+    entry = services.understander.knowledge.faq_by_id[ENTRY]
+    await make_user(services, "ed", "editor")
+    _, token = await sign_in(client, "ed")
+    first = await edit(client, token, entry, answer=NEW_ANSWER)
+    assert first.status == 303
+    second = await edit(client, token, entry, answer=entry.answer + "（另一位编辑的修改）")  # form opened before
+    assert second.status == 422 and "已被他人修改" in await second.text()
+    assert services.understander.knowledge.faq_by_id[ENTRY].answer == NEW_ANSWER
+    assert len(await services.store.faq.history()) == 1
 
 
 async def test_a_bad_edit_is_refused_with_a_form_error_and_nothing_saved(client, services) -> None:

@@ -9,6 +9,7 @@ process sharing the Redis to (``Services.faq_changed``).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import secrets
 from typing import Any
@@ -277,10 +278,16 @@ def _form_context(services, entry: dict[str, Any], *, new: bool, error: str = ""
     }
 
 
+def version(entry: FaqEntry | None) -> str:
+    """What the editor saw: a save is refused if the entry changed (or went) since."""
+    return hashlib.sha1(entry.model_dump_json().encode()).hexdigest() if entry else ""
+
+
 def _as_form(entry: FaqEntry) -> dict[str, Any]:
     data = entry.model_dump(mode="json")
     data["phrasings_text"] = "\n".join(entry.phrasings)
     data["keywords_text"] = "、".join(entry.keywords)
+    data["base"] = version(entry)
     return data
 
 
@@ -322,11 +329,20 @@ async def save(request: web.Request) -> web.Response:
             raise FormError(f"编号 {entry_id} 已被使用，请换一个")
         entry = validate_entry(data)
         overlay = await services.store.faq.overlay()
+        # Compare with Redis, not this process's copy: another editor may have saved meanwhile.
+        stored = overlay.entries.get(entry.id) or (
+            None if entry.id in overlay.deleted else services.packaged.faq_by_id.get(entry.id)
+        )
+        if new and stored is not None:
+            raise FormError(f"编号 {entry_id} 已被使用，请换一个")
+        if not new and version(stored) != str(form.get("base", "")):
+            raise FormError("这条问答在您打开之后已被他人修改或删除，请刷新页面后再改。")
         overlay.entries[entry.id] = entry
         overlay.deleted.discard(entry.id)
         check(services.packaged, overlay)
     except FormError as exc:
-        return await _render(request, "faq_edit.html", _form_context(services, _echo(data), new=new, error=str(exc)), status=422)
+        echoed = {**_echo(data), "base": str(form.get("base", ""))}
+        return await _render(request, "faq_edit.html", _form_context(services, echoed, new=new, error=str(exc)), status=422)
     session = await get_session(request)
     if entry == current:
         session["flash"] = ["ok", "没有改动。"]
