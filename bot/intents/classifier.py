@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import jieba
+from pydantic_core import PydanticUndefined
 from rapidfuzz import fuzz, process
 
 from bot.intents.index import Hit, PhraseIndex
@@ -114,6 +115,73 @@ STRONG, WEAK, NEGATIVE = "strong", "weak", "negative"
 EMERGENCY, MATTER, FAQ, VOCAB, CUE = "emergency", "matter", "faq", "vocab", "cue"
 
 
+_object_new, _object_setattr = object.__new__, object.__setattr__
+
+
+def _constructor(cls):  # type: ignore[no-untyped-def]
+    """``cls.model_construct(**fields)`` given every field, without its per-field loop over aliases
+    and defaults: the same ``__dict__``, fields set, extra and private. Falls back to
+    ``model_construct`` for a model where that would not hold (aliases, extra allowed, post-init)."""
+    plain = (
+        not cls.__pydantic_root_model__
+        and not cls.__pydantic_post_init__
+        and cls.model_config.get("extra") != "allow"
+        and all(f.alias is None and f.validation_alias is None for f in cls.__pydantic_fields__.values())
+    )
+    names = frozenset(cls.__pydantic_fields__)
+
+    def construct(fields: dict[str, object]):  # type: ignore[no-untyped-def]
+        if not plain or fields.keys() != names:
+            return cls.model_construct(**fields)
+        m = _object_new(cls)
+        _object_setattr(m, "__dict__", fields)
+        _object_setattr(m, "__pydantic_fields_set__", set(fields))
+        _object_setattr(m, "__pydantic_extra__", None)
+        _object_setattr(m, "__pydantic_private__", None)
+        return m
+
+    return construct
+
+
+_candidate = _constructor(Candidate)
+_faq_match = _constructor(FaqMatch)
+# The fields of Understanding in order, and whether each is a list (given or by default).
+_UNDERSTANDING_FIELDS = tuple(
+    (name, f.default is not PydanticUndefined and isinstance(f.default, list), f.default)
+    for name, f in Understanding.__pydantic_fields__.items()
+)
+_UNDERSTANDING_PLAIN = (
+    not Understanding.__pydantic_root_model__
+    and not Understanding.__pydantic_post_init__
+    and Understanding.model_config.get("extra") != "allow"
+    and all(f.alias is None and f.validation_alias is None for f in Understanding.__pydantic_fields__.values())
+    and all(f.default is None or f.default == [] for f in Understanding.__pydantic_fields__.values() if not f.is_required())
+)
+
+
+def _understanding(**fields: object) -> Understanding:
+    """``Understanding(**fields)`` for the values the rules build, which are already of the fields'
+    types (str, float, lists of str / Candidate / FaqMatch): what validation would make of them —
+    the same values, each list a new list, the defaults fresh — without validating."""
+    if not _UNDERSTANDING_PLAIN:
+        return Understanding(**fields)
+    values: dict[str, object] = {}
+    for name, is_list, default in _UNDERSTANDING_FIELDS:
+        if name in fields:
+            value = fields[name]
+            values[name] = list(value) if type(value) is list else value  # type: ignore[call-overload]
+        elif default is PydanticUndefined:
+            return Understanding(**fields)  # a required field missing: let validation say so
+        else:
+            values[name] = [] if is_list else default
+    m = _object_new(Understanding)
+    _object_setattr(m, "__dict__", values)
+    _object_setattr(m, "__pydantic_fields_set__", set(fields))
+    _object_setattr(m, "__pydantic_extra__", None)
+    _object_setattr(m, "__pydantic_private__", None)
+    return m
+
+
 def _sound_policy(payload: object) -> bool | int:
     space, _, kind = payload  # type: ignore[misc]
     if space == CUE:
@@ -192,6 +260,13 @@ class Understander:
         self._index = PhraseIndex([*entries, *cue_entries], by_sound=_sound_policy)
         self._cues = PhraseIndex(cue_entries, by_sound=False)  # for a text corrected by sound
         self._negators = tuple(sorted(cues.negation, key=len, reverse=True))
+        # The characters of each negator list, for _negated to rule a window out at once (only for
+        # lists of non-empty words without "#", the mask of the pseudo-negations).
+        self._negator_chars: dict[tuple[str, ...], frozenset[str]] = {
+            negs: frozenset("".join(negs))
+            for negs in (self._negators, _MATTER_NEGATORS)
+            if negs and all(negs) and not any("#" in n for n in negs)
+        }
         self._build_faq()
         self._emergencies = {e.id: e for e in knowledge.emergencies}
         examples = [(x["text"], x["intent"]) for x in knowledge.intent_examples if x.get("text") and x.get("intent")]
@@ -218,9 +293,21 @@ class Understander:
         self._faq_postings = {t: frozenset(ids) for t, ids in postings.items()}
         self._faq_unknown_weight = math.log(1 + n)
         self._faq_by_entry: dict[str, list[tuple[str, frozenset[str], float]]] = defaultdict(list)
-        for entry_id, chars, tokens in phrasings:
+        # For match_faq: each phrasing's norm by its number, the numbers of the phrasings that use a
+        # token, each entry's phrasing numbers, and its phrasings' characters (rapidfuzz's choices).
+        self._faq_phrasing_norm: list[float] = []
+        phrasing_postings: dict[str, list[int]] = defaultdict(list)
+        self._faq_entry_phrasings: dict[str, list[int]] = defaultdict(list)
+        self._faq_choices: dict[str, list[str]] = defaultdict(list)
+        for number, (entry_id, chars, tokens) in enumerate(phrasings):
             norm = math.sqrt(sum(self._faq_idf[t] ** 2 for t in tokens)) or 1.0
             self._faq_by_entry[entry_id].append((chars, tokens, norm))
+            self._faq_phrasing_norm.append(norm)
+            for t in tokens:
+                phrasing_postings[t].append(number)
+            self._faq_entry_phrasings[entry_id].append(number)
+            self._faq_choices[entry_id].append(chars)
+        self._faq_phrasing_postings = {t: tuple(ns) for t, ns in phrasing_postings.items()}
 
     def _tokens(self, text: str) -> list[str]:
         return [t for t in self._tokenizer.lcut(_PUNCT.sub(" ", text), HMM=False) if t.strip() and t not in _STOP]
@@ -253,35 +340,57 @@ class Understander:
         candidates = [*shortlist, *(e for e in keyword_hits if e not in shortlist)]
         q_norm = math.sqrt(sum(w * w for w in weights.values()))
         chars = _PUNCT.sub("", normalized)
-        coarse: list[tuple[float, str, float]] = []
+        # What each phrasing shares with the message: the products weight × IDF of the common tokens
+        # (every token of a phrasing has an IDF), gathered through the token → phrasings postings.
         idf = self._faq_idf
+        phrasing_postings = self._faq_phrasing_postings
+        shared_by: dict[int, list[float]] = {}
+        for t in tokens:
+            numbers = phrasing_postings.get(t)
+            if numbers:
+                product = weights[t] * idf[t]
+                for number in numbers:
+                    got = shared_by.get(number)
+                    if got is None:
+                        shared_by[number] = [product]
+                    else:
+                        got.append(product)
+        p_norms = self._faq_phrasing_norm
+        entry_phrasings = self._faq_entry_phrasings
+        coarse: list[tuple[float, str, float]] = []
         for entry_id in candidates:
             best = 0.0
-            for _, p_tokens, p_norm in self._faq_by_entry[entry_id]:
-                common = tokens & p_tokens
+            for number in entry_phrasings[entry_id]:
+                common = shared_by.get(number)
                 if common:
-                    shared = sum(sorted([weights[t] * idf[t] for t in common])) / p_norm
+                    shared = (common[0] if len(common) == 1 else sum(sorted(common))) / p_norms[number]
                     if shared > best:
                         best = shared
             best /= q_norm
             bonus = min(0.2, 0.1 * keyword_hits.get(entry_id, 0))
             coarse.append((best + bonus, entry_id, best))
-        coarse.sort(key=lambda c: (-c[0], self._faq_order[c[1]]))
+        coarse.sort(key=lambda c: (-c[0], order[c[1]]))
         scored = []
+        choices_of = self._faq_choices
         for rough, entry_id, cosine in coarse[:5]:
-            choices = [c for c, _, _ in self._faq_by_entry[entry_id]]
-            found = process.extractOne(chars, choices, scorer=fuzz.ratio)
+            found = process.extractOne(chars, choices_of[entry_id], scorer=fuzz.ratio)
             similarity = found[1] / 100 if found else 0.0
             score = 0.75 * cosine + 0.25 * similarity + (rough - cosine) + _FAQ_SHIFT
-            scored.append((score, self._faq_order[entry_id], entry_id))
+            scored.append((score, order[entry_id], entry_id))
         scored.sort(key=lambda s: (-s[0], s[1]))  # ties: the entry written first
-        return [FaqMatch.model_construct(id=entry_id, score=round(min(score, 1.0), 3)) for score, _, entry_id in scored[:limit]]
+        return [_faq_match({"id": entry_id, "score": round(min(score, 1.0), 3)}) for score, _, entry_id in scored[:limit]]
 
     # -- the pieces -----------------------------------------------------------------------
     def _negated(self, text: str, start: int, negators: tuple[str, ...] | None = None) -> bool:
         """A negation word in the same clause, at most a few characters before ``start``."""
         lo = max(0, start - _NEGATION_WINDOW - 4)
         window = text[lo:start]
+        negators = negators or self._negators
+        chars = self._negator_chars.get(negators)
+        if chars is not None and chars.isdisjoint(window):
+            # No character of any negation word before start: none is there once the pseudo-negations
+            # are masked ("#") and the window cut, either.
+            return False
         for pseudo in _PSEUDO_NEGATION:
             if pseudo in window:
                 window = window.replace(pseudo, "#" * len(pseudo))
@@ -290,7 +399,7 @@ class Understander:
             if window[i] in _CLAUSE_BREAK:
                 window = window[i + 1 :]
                 break
-        return any(neg in window for neg in (negators or self._negators))
+        return any(neg in window for neg in negators)
 
     def _emergency(self, text: str, hits: list[Hit], cues: dict[str, list[Hit]]) -> str | None:
         if cues.get("past") or _DATE.search(text):  # "昨天着火了 墙都熏黑了": over, a complaint now
@@ -461,13 +570,13 @@ class Understander:
         emergency_id = self._emergency(norm, hits, cue_hits)
         if emergency_id:
             em = self._emergencies[emergency_id]
-            return Understanding(
+            return _understanding(
                 **base, intent="emergency", emergency=em.id, department=em.department, confidence=1.0, margin=1.0
             ), None
         ctx = _Context(corrected, self._suspect(norm, hits))
         # Asking after a report is short; a long message that mentions "上次投诉" is a report itself.
         if tickets or ("status" in cues and len(norm) <= _LONG):
-            return Understanding(**base, intent="status_query", confidence=0.95, margin=0.9), (None if tickets else ctx)
+            return _understanding(**base, intent="status_query", confidence=0.95, margin=0.9), (None if tickets else ctx)
 
         scores, _ = self._score_matters(norm, hits)
         ranked = list(scores.items())
@@ -477,7 +586,7 @@ class Understander:
             scores[_OVERSIGHT] = ranked[0][1] + 0.1
             ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         candidates = [
-            Candidate.model_construct(matter=m, department=self.knowledge.matter[m].department, score=round(s, 3)) for m, s in ranked[:4]
+            _candidate({"matter": m, "department": self.knowledge.matter[m].department, "score": round(s, 3)}) for m, s in ranked[:4]
         ]
         if ranked and embedded:
             cues -= {"question", "modal"}  # "…砸了一面墙 不知道是不是承重的" reports a matter
@@ -534,7 +643,7 @@ class Understander:
                 intent, department = "repair", self.knowledge.matter[_REPAIR_MATTER].department
             if question and not who and faq_score >= self.gates.faq:
                 department = self.knowledge.faq_by_id[faq[0].id].department or department
-            return Understanding(
+            return _understanding(
                 **base,
                 intent=intent,
                 matter=main,
@@ -552,7 +661,7 @@ class Understander:
             question = False
         if faq_score >= self.gates.faq + (0.0 if asks else _FAQ_UNASKED) and not social or question:
             second = faq[1].score if len(faq) > 1 else 0.0
-            return Understanding(
+            return _understanding(
                 **base,
                 intent="policy_question",
                 department=self.knowledge.faq_by_id[faq[0].id].department if faq_score >= self.gates.faq else None,
@@ -560,7 +669,7 @@ class Understander:
                 margin=round(faq_score - second, 3),
                 faq=faq,
             ), ctx
-        return Understanding(**base, intent="other", confidence=0.9 if social else 0.5, margin=0.5, faq=faq), ctx
+        return _understanding(**base, intent="other", confidence=0.9 if social else 0.5, margin=0.5, faq=faq), ctx
 
     # -- the second opinion ------------------------------------------------------------
     def _suspect(self, text: str, hits: list[Hit]) -> str | None:

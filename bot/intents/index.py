@@ -11,8 +11,9 @@ in any order, each found by characters). The hit spans the first part found.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+from operator import itemgetter
 from typing import NamedTuple
 
 from pypinyin import Style, lazy_pinyin
@@ -29,8 +30,17 @@ def _char_pinyin(ch: str) -> str:
     return ch
 
 
+_PINYIN: dict[str, str] = {}  # character → _char_pinyin(character), filled as characters are met
+
+
 def pinyin_of(text: str) -> tuple[str, ...]:
-    return tuple(map(_char_pinyin, text))
+    try:
+        return tuple(map(_PINYIN.__getitem__, text))
+    except KeyError:
+        for ch in text:
+            if ch not in _PINYIN:
+                _PINYIN[ch] = _char_pinyin(ch)
+        return tuple(map(_PINYIN.__getitem__, text))
 
 
 class Hit(NamedTuple):
@@ -39,6 +49,10 @@ class Hit(NamedTuple):
     end: int
     payload: object
     fuzzy: bool  # found by sound, not by characters
+
+
+_new_hit = tuple.__new__  # Hit(...) without the Python-level __new__ of the named tuple
+_second = itemgetter(1)
 
 
 class PhraseIndex:
@@ -75,66 +89,91 @@ class PhraseIndex:
             self._by_first_part.setdefault(parts[0], []).append(n)
         self._part_set = frozenset(self._by_first_part)
         keys = set(self._exact) | self._part_set
-        # Single characters by themselves; longer phrases by their first two characters.
-        self._singles = {p: self._exact.get(p, ()) for p in keys if len(p) == 1}
-        lengths: dict[str, set[int]] = {}
-        for p in keys:
-            if len(p) > 1:
-                lengths.setdefault(p[:2], set()).add(len(p))
-        self._first2 = {k: tuple(sorted(ls, reverse=True)) for k, ls in lengths.items()}
+        # A trie by characters over every phrase and first part, walked from each position of the
+        # text: a node maps the next character to its node; under the key "" (never a character)
+        # it holds what ends there: (phrase, a first part?, payloads). By sound, the phrases by
+        # their first two syllables' lengths.
+        self._trie: dict[str, dict] = {}  # type: ignore[type-arg]
+        for p in sorted(keys):
+            node = self._trie
+            for ch in p:
+                node = node.setdefault(ch, {})
+            node[""] = (p, p in self._part_set, self._exact.get(p, ()))
         sound_lengths: dict[tuple[str, ...], set[int]] = {}
         for key in self._sound:
             sound_lengths.setdefault(key[:2], set()).add(len(key))
         self._sound_first2 = {k: tuple(sorted(ls, reverse=True)) for k, ls in sound_lengths.items()}
 
-    def find(self, text: str) -> Iterator[Hit]:
-        exact, first2, singles, n = self._exact, self._first2, self._singles, len(text)
-        part_set = self._part_set
-        found: set[tuple[int, int]] = set()
+    def find(self, text: str) -> list[Hit]:
+        """Every hit, in the order: by characters (position by position, the single character,
+        then the longer phrases longest first), the combinations (by where their first part
+        occurs), then by sound (position by position, longest first)."""
+        out: list[Hit] = []
+        append = out.append
+        n = len(text)
+        trie = self._trie
+        by_sound = bool(self._sound)
+        found: set[tuple[int, int]] = set()  # spans found by characters (only needed by sound)
         first_parts: dict[str, int] = {}  # first part of a combination → where it first occurs
         for i, ch in enumerate(text):
-            payloads = singles.get(ch)
-            if payloads is not None:
-                if ch in part_set and ch not in first_parts:
-                    first_parts[ch] = i
-                if payloads:
-                    found.add((i, i + 1))
-                    for p in payloads:
-                        yield Hit(ch, i, i + 1, p, False)
-            lengths = first2.get(text[i : i + 2])
-            if lengths is None:
+            node = trie.get(ch)
+            if node is None:
                 continue
-            for length in lengths:
-                if i + length > n:
-                    continue
-                sub = text[i : i + length]
-                if sub in part_set and sub not in first_parts:
+            ending = node.get("")  # the single character first
+            if ending is not None:
+                sub, is_part, payloads = ending
+                if is_part and sub not in first_parts:
                     first_parts[sub] = i
-                payloads = exact.get(sub)
                 if payloads:
-                    found.add((i, i + length))
+                    if by_sound:
+                        found.add((i, i + 1))
                     for p in payloads:
-                        yield Hit(sub, i, i + length, p, False)
+                        append(_new_hit(Hit, (sub, i, i + 1, p, False)))
+            end = i + 1
+            longer = None  # the longer phrases from i, shortest first
+            while end < n:
+                node = node.get(text[end])
+                if node is None:
+                    break
+                end += 1
+                ending = node.get("")
+                if ending is not None:
+                    if longer is None:
+                        longer = [(end, ending)]
+                    else:
+                        longer.append((end, ending))
+            if longer is None:
+                continue
+            for end, (sub, is_part, payloads) in reversed(longer):  # longest first
+                if is_part and sub not in first_parts:
+                    first_parts[sub] = i
+                if payloads:
+                    if by_sound:
+                        found.add((i, end))
+                    for p in payloads:
+                        append(_new_hit(Hit, (sub, i, end, p, False)))
         if first_parts:
             combos = self._combos
-            for first, start in sorted(first_parts.items(), key=lambda kv: kv[1]):
+            for first, start in sorted(first_parts.items(), key=_second):
                 for k in self._by_first_part[first]:
                     parts, phrase, p = combos[k]
                     if all(part in text for part in parts[1:]):
-                        yield Hit(phrase, start, start + len(first), p, False)
-        if not self._sound:
-            return
+                        append(_new_hit(Hit, (phrase, start, start + len(first), p, False)))
+        if not by_sound:
+            return out
         sound_first2, sounds = self._sound_first2, self._sound
         sound = pinyin_of(text)
-        for i in range(n - 1):
-            lengths = sound_first2.get(sound[i : i + 2])
+        for i, pair in enumerate(zip(sound, sound[1:])):  # pair: sound[i : i + 2]
+            lengths = sound_first2.get(pair)
             if lengths is None:
                 continue
             for length in lengths:
-                if i + length > n or (i, i + length) in found:
+                end = i + length
+                if end > n or (i, end) in found:
                     continue
-                candidates = sounds.get(sound[i : i + length])
+                candidates = sounds.get(sound[i:end])
                 if candidates:
                     for phrase, p in candidates:
-                        if phrase != text[i : i + length]:
-                            yield Hit(phrase, i, i + length, p, True)
+                        if phrase != text[i:end]:
+                            append(_new_hit(Hit, (phrase, i, end, p, True)))
+        return out

@@ -16,6 +16,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
+from operator import add
 
 from bot.intents.normalize import normalize
 
@@ -36,11 +37,10 @@ def prepare(normalized: str) -> str:
 
 
 def grams(prepared: str) -> list[str]:
-    n = len(prepared)
-    out = [prepared[i : i + 2] for i in range(n - 1)]
-    out += [prepared[i : i + 3] for i in range(n - 2)]
-    out += list(prepared[1:-1])
-    return out
+    """Bigrams, then trigrams, then the characters between the marks (string additions in C)."""
+    bigrams = list(map(add, prepared, prepared[1:]))  # prepared[i : i + 2]
+    trigrams = list(map(add, bigrams, prepared[2:]))  # prepared[i : i + 3]: a bigram and the next character
+    return bigrams + trigrams + list(prepared[1:-1])
 
 
 class IntentModel:
@@ -71,7 +71,7 @@ class IntentModel:
 
     def scores(self, normalized: str) -> dict[str, float]:
         """Log-likelihood of each intent, up to one constant: differences are log-posterior ratios."""
-        rows = [r for r in map(self._rows.get, grams(prepare(normalized))) if r] or self._zero
+        rows = list(filter(None, map(self._rows.get, grams(prepare(normalized))))) or self._zero
         n = len(rows) if rows is not self._zero else 0
         return {
             c: p + n * u + sum(col)

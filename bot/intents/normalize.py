@@ -36,6 +36,17 @@ def _t2s_table() -> dict[int, str]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _fold_table() -> dict[int, str]:
+    """Full-width → half-width, then traditional → simplified, as one table: a character's entry
+    is what the two translations in turn make of it."""
+    t2s = _t2s_table()
+    table: dict[int, str] = dict(t2s)
+    for cp, half in _FULL_TO_HALF.items():
+        table[cp] = t2s.get(half, chr(half))
+    return table
+
+
 def _address_number(match: re.Match[str]) -> str:
     try:
         return str(cn2an.cn2an(match.group(1), "smart"))
@@ -44,7 +55,7 @@ def _address_number(match: re.Match[str]) -> str:
 
 
 def normalize(text: str) -> str:
-    text = text.translate(_FULL_TO_HALF).translate(_t2s_table())
+    text = text.translate(_fold_table())
     text = _NOISE.sub(" ", text)
     text = _ADDRESS_NUMBER.sub(_address_number, text)
     return _SPACES.sub(" ", text).strip().lower()
