@@ -21,6 +21,13 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 
 
+
+async def sign_in_page(page, username: str) -> None:  # type: ignore[no-untyped-def]
+    """Fill in and send the sign-in form the console showed."""
+    await page.get_by_label("用户名").fill(username)
+    await page.get_by_label("密码").fill(PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+
 async def test_sign_in_filter_accept_resolve_and_export_in_a_browser(aiohttp_server, settings, understander, tmp_path: Path) -> None:
     # CI installs chromium (.ci/run): its absence is a broken machine, not a reason to skip.
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium fonts-wqy-microhei"
@@ -46,9 +53,7 @@ async def test_sign_in_filter_accept_resolve_and_export_in_a_browser(aiohttp_ser
             await page.goto(f"{base}/console/tickets")
             await expect(page).to_have_url(f"{base}/console/login?next=/console/tickets")
             await page.screenshot(path=shots / "login.png")
-            await page.get_by_label("用户名").fill("cop")
-            await page.get_by_label("密码").fill(PASSWORD)
-            await page.get_by_role("button", name="登录").click()
+            await sign_in_page(page, "cop")
             await expect(page.locator("#total")).to_have_text("3")
             await expect(page.locator("tr.late td.left")).to_contain_text("超期")
             assert await page.locator("tr.late td.left").evaluate("e => getComputedStyle(e).color") == "rgb(198, 40, 40)"
@@ -123,9 +128,7 @@ async def test_an_editor_edits_an_faq_answer_in_a_browser(aiohttp_server, settin
         try:
             page = await (await browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")).new_page()
             await page.goto(f"{base}/console/")
-            await page.get_by_label("用户名").fill("ed")
-            await page.get_by_label("密码").fill(PASSWORD)
-            await page.get_by_role("button", name="登录").click()
+            await sign_in_page(page, "ed")
             await expect(page).to_have_url(f"{base}/console/faq")
             await page.locator("#faq-q").fill("不交物业费")
             await page.get_by_role("button", name="搜索").click()
@@ -198,9 +201,7 @@ async def test_the_dashboard_with_a_year_of_tickets_in_a_browser(aiohttp_server,
         try:
             page = await (await browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")).new_page()
             await page.goto(f"{base}/console/dashboard")
-            await page.get_by_label("用户名").fill("boss")
-            await page.get_by_label("密码").fill(PASSWORD)
-            await page.get_by_role("button", name="登录").click()
+            await sign_in_page(page, "boss")
             await expect(page).to_have_url(f"{base}/console/dashboard")
             await expect(page.locator("#kpi-total")).to_have_text(str(n))
             await expect(page.locator("#board tbody tr")).to_have_count(4)

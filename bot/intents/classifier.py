@@ -118,6 +118,17 @@ EMERGENCY, MATTER, FAQ, VOCAB, CUE = "emergency", "matter", "faq", "vocab", "cue
 _object_new, _object_setattr = object.__new__, object.__setattr__
 
 
+def _bare(cls, values: dict[str, object], fields_set: set[str]):  # type: ignore[no-untyped-def]
+    """An instance of a plain pydantic model holding ``values`` as they are (what
+    ``model_construct`` leaves behind), for the hot path's internal results."""
+    m = _object_new(cls)
+    _object_setattr(m, "__dict__", values)
+    _object_setattr(m, "__pydantic_fields_set__", fields_set)
+    _object_setattr(m, "__pydantic_extra__", None)
+    _object_setattr(m, "__pydantic_private__", None)
+    return m
+
+
 def _constructor(cls):  # type: ignore[no-untyped-def]
     """``cls.model_construct(**fields)`` given every field, without its per-field loop over aliases
     and defaults: the same ``__dict__``, fields set, extra and private. Falls back to
@@ -133,12 +144,7 @@ def _constructor(cls):  # type: ignore[no-untyped-def]
     def construct(fields: dict[str, object]):  # type: ignore[no-untyped-def]
         if not plain or fields.keys() != names:
             return cls.model_construct(**fields)
-        m = _object_new(cls)
-        _object_setattr(m, "__dict__", fields)
-        _object_setattr(m, "__pydantic_fields_set__", set(fields))
-        _object_setattr(m, "__pydantic_extra__", None)
-        _object_setattr(m, "__pydantic_private__", None)
-        return m
+        return _bare(cls, fields, set(fields))
 
     return construct
 
@@ -174,12 +180,7 @@ def _understanding(**fields: object) -> Understanding:
             return Understanding(**fields)  # a required field missing: let validation say so
         else:
             values[name] = [] if is_list else default
-    m = _object_new(Understanding)
-    _object_setattr(m, "__dict__", values)
-    _object_setattr(m, "__pydantic_fields_set__", set(fields))
-    _object_setattr(m, "__pydantic_extra__", None)
-    _object_setattr(m, "__pydantic_private__", None)
-    return m
+    return _bare(Understanding, values, set(fields))
 
 
 def _sound_policy(payload: object) -> bool | int:
