@@ -77,12 +77,6 @@ def serve_bot(cfg: dict[str, Any], ready: Any, stop: Any, parent: int) -> None:
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="[bot] %(levelname)s %(name)s: %(message)s")
     try:
-        import jieba  # its logger is set to DEBUG on import; quiet it after
-
-        jieba.setLogLevel(logging.WARNING)
-    except ImportError:
-        pass
-    try:
         from aiohttp import web
 
         from bot.app import make_app

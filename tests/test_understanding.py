@@ -4,6 +4,7 @@ clarifying when unsure). No mocks: the real knowledge base and the real engine."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from bot.app import running
 from bot.classify import classify_one
 from bot.config import Settings
 from bot.evaluate import evaluate_file
-from bot.intents import Understander
+from bot.intents import Understander, normalize
 
 DATA = Path(__file__).parent / "data"
 TUNE = DATA / "golden_tune.jsonl"
@@ -301,3 +302,18 @@ def test_deterministic(understander: Understander) -> None:
     first = understander.understand(text)
     assert all(understander.understand(text) == first for _ in range(3))
     assert first.faq[0].id == "maintenance_fund_who"
+
+
+def test_tokens_are_jiebas(understander: Understander) -> None:
+    """rjieba (jieba-rs) stands in for jieba: on every golden text it cuts exactly as Python jieba
+    does with the same dictionary, the same user words and HMM off."""
+    import jieba
+
+    reference = jieba.Tokenizer()
+    for word in sorted(understander.user_words):
+        reference.add_word(word, freq=2000)
+    texts = [json.loads(line)["text"] for path in sorted(DATA.glob("golden_*.jsonl")) for line in path.open(encoding="utf-8")]
+    assert len(texts) > 1000
+    for text in texts:
+        norm = normalize(text)
+        assert understander.tokenizer.cut(norm, False) == reference.lcut(norm, HMM=False), text
