@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, model_validator
 Level = Literal["县", "镇街", "社区", "企业", "法院"]
 Tier = Literal["emergency", "utility", "ordinary", "complex"]
 MatterIntent = Literal["complaint", "repair"]
+Intent = Literal["emergency", "complaint", "repair", "policy_question", "status_query", "other"]
 
 
 class Source(BaseModel):
@@ -92,6 +93,15 @@ class IntentCues(BaseModel):
     offtopic: list[str] = []  # out of the bot's scope ("天气", "外卖")
 
 
+class Example(BaseModel):
+    """A message labelled as in the golden sets: what it means and who may handle it."""
+
+    text: str
+    intent: Intent
+    departments: list[str] = []
+    src: str = ""  # which golden set it comes from
+
+
 class Knowledge(BaseModel):
     documents: dict[str, str]
     departments: list[Department]
@@ -101,7 +111,7 @@ class Knowledge(BaseModel):
     cues: IntentCues
     texts: dict[str, str]  # reply templates, in Chinese
     userdict: list[str] = []
-    intent_examples: list[dict[str, str]] = []  # {"text", "intent"}: the statistical intent model's training data
+    examples: list[Example] = []  # labelled messages: the statistical second opinions' training data
 
     @model_validator(mode="after")
     def _consistent(self) -> "Knowledge":
@@ -174,9 +184,9 @@ def load(directory: Path | None = None) -> Knowledge:
         data["userdict"] = [
             line.split()[0] for line in userdict.read_text(encoding="utf-8").splitlines() if line.strip()
         ]
-    examples = directory / "intent_examples.jsonl"
+    examples = directory / "examples.jsonl"
     if examples.exists():
-        data["intent_examples"] = [json.loads(ln) for ln in examples.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        data["examples"] = [json.loads(ln) for ln in examples.read_text(encoding="utf-8").splitlines() if ln.strip()]
     return Knowledge.model_validate(data)
 
 

@@ -37,7 +37,8 @@ from pydantic_core import PydanticUndefined
 from rapidfuzz import fuzz, process
 
 from bot.intents.index import Hit, PhraseIndex
-from bot.intents.intent_model import IntentModel
+from bot.intents.naive_bayes import features
+from bot.intents.opinions import TICKET_INTENTS, train
 from bot.intents.model import Candidate, FaqMatch, Understanding
 from bot.intents.normalize import normalize
 from bot.knowledge import Knowledge
@@ -226,6 +227,9 @@ class Blend:
     gap_unasked: float = math.inf  # to make a policy question of a message without a question word
     gap_who: float = math.inf  # to take a "X 找谁" question for anything else
     emergency_gap: float = math.inf
+    # the department model's best must beat the rules' department by this much to take a
+    # complaint or repair to one of its own matters
+    department_gap: float = 20.0
 
 
 class Understander:
@@ -272,8 +276,7 @@ class Understander:
         }
         self._build_faq()
         self._emergencies = {e.id: e for e in knowledge.emergencies}
-        examples = [(x["text"], x["intent"]) for x in knowledge.intent_examples if x.get("text") and x.get("intent")]
-        self._model: IntentModel | None = IntentModel(examples) if examples else None
+        self.opinions = train(knowledge)
         self.blend = Blend()
 
     # -- FAQ index ----------------------------------------------------------------------
@@ -496,6 +499,18 @@ class Understander:
                 return False
         return True
 
+    @staticmethod
+    def _cuts_across(text: str, h: Hit, spans: list[tuple[int, int]]) -> bool:
+        """A homophone hit whose misheard characters belong to a cue or phrase found by its characters
+        that reaches outside the hit is no typo ("上次报修的" is not 报锈得, "前期物业是" is not 物夜市;
+        but "电悌又坏了" is 电梯又坏 though "坏了" goes on past it)."""
+        for i in range(h.start, h.end):
+            if text[i] != h.phrase[i - h.start]:
+                for s, e in spans:
+                    if s <= i < e and (s < h.start or e > h.end):
+                        return True
+        return False
+
     def _is_word(self, text: str, h: Hit) -> bool:
         """A homophone hit whose characters are a word themselves ("经常", "看起来" is not 砍起来), or
         (two characters) whose second character begins a word with the next ("楼电梯" is not 漏电)."""
@@ -523,9 +538,14 @@ class Understander:
     def understand(self, text: str) -> Understanding:
         """The rules' reading, weighed against the statistical model's (see ``_combine``)."""
         u, ctx = self.rules(text)
-        if ctx is None or self._model is None:
+        if ctx is None:
             return u
-        return self._combine(u, ctx, self._model.scores(ctx.corrected))
+        seen = features(ctx.corrected)
+        if self.opinions.intent is not None:
+            u = self._combine(u, ctx, self.opinions.intent.scores_of(seen))
+        if u.intent in TICKET_INTENTS and self.opinions.department is not None:
+            u = self._route(u, ctx, self.opinions.department.scores_of(seen))
+        return u
 
     def rules(self, text: str) -> tuple[Understanding, _Context | None]:
         """The hand-written rules' reading, and what the model may weigh it against (None: the
@@ -535,14 +555,10 @@ class Understander:
         base = {"text": text, "normalized": norm, "tickets": tickets}
 
         found = list(self._index.find(norm))
-        # A homophone hit that cuts across a cue is no typo ("上次报修的" is not 报锈得).
         hits = [h for h in found if h.payload[0] != CUE]  # type: ignore[index]
         if any(h.fuzzy for h in hits):
-            cue_spans = [(h.start, h.end) for h in found if h.payload[0] == CUE and "+" not in h.phrase]  # type: ignore[index]
-            hits = [
-                h for h in hits
-                if not (h.fuzzy and (self._is_word(norm, h) or any(s < h.start < e for s, e in cue_spans)))
-            ]
+            spans = [(h.start, h.end) for h in found if not h.fuzzy and "+" not in h.phrase]
+            hits = [h for h in hits if not (h.fuzzy and (self._is_word(norm, h) or self._cuts_across(norm, h, spans)))]
         corrected = self._corrected(norm, hits)
         if corrected == norm:
             cue_hits = self._cue_hits((h for h in found if h.payload[0] == CUE), hits, norm)  # type: ignore[index]
@@ -691,6 +707,24 @@ class Understander:
         if best_s - scores.get(u.intent, -math.inf) <= gap:
             return u
         return self._recast(u, ctx, best)  # type: ignore[arg-type]
+
+    def _route(self, u: Understanding, ctx: _Context, scores: dict[str, float], blend: Blend | None = None) -> Understanding:
+        """The rules' matter, unless the department model prefers another department by a clear
+        gap: then the rules' candidate of that department, or that department's likeliest matter."""
+        blend = blend or self.blend
+        if ctx.matter is None:
+            return u
+        ours = self.knowledge.matter[ctx.matter].department
+        best = max(scores, key=scores.__getitem__)
+        if best == ours or scores[best] - scores.get(ours, -math.inf) <= blend.department_gap:
+            return u
+        matter = next((c.matter for c in u.candidates if c.department == best), None)
+        if matter is None:
+            by_matter = self.opinions.matter_by_department[best].scores(ctx.corrected)
+            matter = max(by_matter, key=by_matter.__getitem__)
+        ctx.matter = matter
+        routed = self._recast(u, ctx, u.intent)
+        return routed.model_copy(update={"matter": matter, "also": [d for d in u.also if d != routed.department]})
 
     def _recast(self, u: Understanding, ctx: _Context, intent: str) -> Understanding:
         """The rules' reading with another intent: the department follows as the rules would have it."""

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel
 
-Intent = Literal["emergency", "complaint", "repair", "policy_question", "status_query", "other"]
+from bot.knowledge import Intent
 INTENTS: tuple[Intent, ...] = ("emergency", "complaint", "repair", "policy_question", "status_query", "other")
 
 

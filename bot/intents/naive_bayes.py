@@ -1,0 +1,105 @@
+"""Small statistical second opinions: multinomial Naive Bayes over the set of character
+1–3-grams of the normalised message (with begin/end marks, so "吗$" and "^请问" count).
+
+Trained at start-up from ``knowledge/examples.jsonl`` (and, for matters, the matters' own
+phrases): about a thousand short messages train in a few tens of milliseconds. Scoring is a
+handful of dictionary look-ups per label done in C (``map(dict.get, …)``), so a model costs a few
+microseconds per message.
+
+The models do not decide alone: ``Understander`` weighs them against the rules (see
+``classifier.py``); emergencies stay with the rules.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from operator import add
+
+from bot.intents.normalize import normalize
+
+# Whitespace and the punctuation that says nothing about the intent; "?" and "!" stay.
+_DROP = re.compile(r"[\s,.;:，。；：、\"'“”‘’()（）…\-~]+")
+_QMARK = re.compile(r"[？?]+")
+_BANG = re.compile(r"[！!]+")
+_ALNUM = re.compile(r"[0-9a-zA-Z]+")
+
+
+def prepare(normalized: str) -> str:
+    """The characters the model sees: punctuation dropped, repeated ?/! folded into one, and every
+    run of digits or Latin letters one mark ("#"): a phone, ticket or room number says nothing."""
+    text = _ALNUM.sub("#", _DROP.sub("", normalized))
+    return "^" + _BANG.sub("!", _QMARK.sub("?", text)) + "$"
+
+
+def features(normalized: str) -> list[str]:
+    """What the models see of a normalised message."""
+    return grams(prepare(normalized))
+
+
+def grams(prepared: str) -> list[str]:
+    """Bigrams, then trigrams, then the characters between the marks (string additions in C)."""
+    bigrams = list(map(add, prepared, prepared[1:]))  # prepared[i : i + 2]
+    trigrams = list(map(add, bigrams, prepared[2:]))  # prepared[i : i + 3]: a bigram and the next character
+    return bigrams + trigrams + list(prepared[1:-1])
+
+
+class NaiveBayes:
+    """Binary-feature multinomial Naive Bayes; ``scores`` gives log-likelihoods by label.
+
+    ``docs`` are (text, label) pairs. The prior counts only the docs marked as messages
+    (``prior_from``): phrase lists added for vocabulary should not make a label likelier.
+    """
+
+    def __init__(
+        self,
+        docs: Iterable[tuple[str, str]],
+        *,
+        labels: Iterable[str] | None = None,
+        prior_from: Iterable[str] | None = None,
+        alpha: float = 0.1,
+        min_count: int = 2,
+    ) -> None:
+        grouped: dict[str, list[set[str]]] = {}
+        for text, label in docs:
+            grouped.setdefault(label, []).append(set(grams(prepare(normalize(text)))))
+        order = list(labels) if labels is not None else sorted(grouped)
+        self.labels = tuple(c for c in order if grouped.get(c))
+        vocab: set[str] = set().union(*(d for c in self.labels for d in grouped[c])) if self.labels else set()
+        v = len(vocab) or 1
+        counts = {c: Counter(g for d in grouped[c] for g in d) for c in self.labels}
+        denoms = {c: math.log(sum(counts[c].values()) + alpha * v) for c in self.labels}
+        # Per known gram, one row: log P(gram | label) for each label; scoring looks each gram up
+        # once and sums the columns. Grams seen in fewer than min_count docs are left out: they
+        # name a message, not a way of speaking (and an unknown gram would add the same to all).
+        kept = sorted(g for g in vocab if sum(counts[c][g] for c in self.labels) >= min_count)
+        unknown = tuple(math.log(alpha) - denoms[c] for c in self.labels)
+        self._rows = {
+            g: tuple(math.log((counts[c][g] + alpha) / alpha) + u for c, u in zip(self.labels, unknown)) for g in kept
+        }
+        prior = Counter(prior_from) if prior_from is not None else Counter({c: len(grouped[c]) for c in self.labels})
+        total = sum(prior[c] + 1 for c in self.labels) or 1
+        self._prior = tuple(math.log((prior[c] + 1) / total) for c in self.labels)
+
+    def __bool__(self) -> bool:
+        return bool(self.labels)
+
+    def scores(self, normalized: str) -> dict[str, float]:
+        """Log-likelihood of each label, up to one constant: differences are log-posterior ratios."""
+        return self.scores_of(features(normalized))
+
+    def scores_of(self, grams_: list[str]) -> dict[str, float]:
+        """``scores`` of a message by its ``features`` (models on the same message share them)."""
+        rows = list(filter(None, map(self._rows.get, grams_)))
+        if not rows:
+            return dict(zip(self.labels, self._prior))
+        return dict(zip(self.labels, map(sum, zip(self._prior, *rows))))
+
+    def posterior(self, normalized: str) -> dict[str, float]:
+        """Probabilities of the labels (for reports)."""
+        raw = self.scores(normalized)
+        top = max(raw.values())
+        z = sum(math.exp(s - top) for s in raw.values())
+        return {c: math.exp(s - top) / z for c, s in raw.items()}

@@ -1,0 +1,71 @@
+"""The statistical second opinions the rules are weighed against, trained at start-up from the
+knowledge: the labelled messages of ``knowledge/examples.jsonl`` and the matters' own phrases.
+
+- the intent, among the intents the rules may get wrong (never an emergency);
+- the department a complaint or repair goes to, and, should it differ from the rules', which of
+  that department's matters the message is about.
+
+A labelled message names the departments that may handle it, not its matter: its matter is the
+one of those departments' matters that the matters' phrases alone find likeliest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.intents.naive_bayes import NaiveBayes
+from bot.intents.normalize import normalize
+from bot.knowledge import Knowledge
+
+# The intents the intent model weighs; emergencies stay with the rules (recall first).
+MODEL_INTENTS = ("complaint", "repair", "policy_question", "status_query", "other")
+TICKET_INTENTS = ("complaint", "repair")
+
+
+@dataclass(frozen=True, slots=True)
+class Opinions:
+    intent: NaiveBayes | None
+    department: NaiveBayes | None
+    matter_by_department: dict[str, NaiveBayes]  # department code → a model over its matters
+
+
+def _phrases(knowledge: Knowledge) -> list[tuple[str, str]]:
+    """(phrase, matter id) for every matter's name and keywords; an A+B phrase gives each part."""
+    return [
+        (part, m.id)
+        for m in knowledge.matters
+        for phrase in (m.name, *m.keywords)
+        for part in phrase.split("+")
+        if part.strip()
+    ]
+
+
+def train(knowledge: Knowledge) -> Opinions:
+    examples = knowledge.examples
+    intent_docs = [(x.text, x.intent) for x in examples if x.intent in MODEL_INTENTS]
+    intent = NaiveBayes(intent_docs, labels=MODEL_INTENTS) if intent_docs else None
+
+    phrases = _phrases(knowledge)
+    department_of = {m.id: m.department for m in knowledge.matters}
+    by_phrases = NaiveBayes(phrases)
+    labelled: list[tuple[str, str]] = []  # (text, matter id) of the labelled complaints and repairs
+    for x in examples:
+        if x.intent not in TICKET_INTENTS or not x.departments:
+            continue
+        allowed = [m for m in by_phrases.labels if department_of[m] in x.departments]
+        if allowed:
+            scores = by_phrases.scores(normalize(x.text))
+            labelled.append((x.text, max(allowed, key=scores.__getitem__)))
+    if not labelled:
+        return Opinions(intent, None, {})
+
+    duties = [(duty, d.code) for d in knowledge.departments for duty in d.duties]
+    department = NaiveBayes(
+        [*((text, department_of[m]) for text, m in phrases), *duties, *((text, department_of[m]) for text, m in labelled)],
+        prior_from=[department_of[m] for _, m in labelled],
+    )
+    matter_by_department: dict[str, NaiveBayes] = {}
+    for code in {department_of[m] for m in by_phrases.labels}:
+        docs = [(text, m) for text, m in (*phrases, *labelled) if department_of[m] == code]
+        matter_by_department[code] = NaiveBayes(docs, prior_from=[m for _, m in labelled if department_of[m] == code])
+    return Opinions(intent, department, matter_by_department)
