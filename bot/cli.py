@@ -79,7 +79,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluate import evaluate_file
 
     settings = _settings(args)
-    report = asyncio.run(evaluate_file(settings, args.file))
+    report = asyncio.run(evaluate_file(settings, args.file, unseen=args.unseen))
     print(report.render())
     return 0
 
@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = command("eval", help="evaluate the classifier on a labelled JSONL file")
     evaluate.add_argument("file")
+    evaluate.add_argument(
+        "--unseen", action="store_true", help="train the statistical models without the file's messages (an honest fold)"
+    )
     evaluate.set_defaults(func=cmd_eval)
 
     command("reload", help="make running bots re-read knowledge/ without a restart").set_defaults(func=cmd_reload)

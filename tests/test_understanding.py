@@ -12,37 +12,42 @@ import pytest
 from bot.app import running
 from bot.classify import classify_one
 from bot.config import Settings
-from bot.evaluate import evaluate_file
+from bot.evaluate import Report, evaluate_file
 from bot.intents import Understander, normalize
 
 DATA = Path(__file__).parent / "data"
-TUNE = DATA / "golden_tune.jsonl"
-HOLDOUT = DATA / "golden_holdout.jsonl"  # development data too since the first look at it
-FRESH = DATA / "golden_fresh.jsonl"  # written independently after two tuning passes; development data since
+# Every golden file; the rules were written with all of them in view (see tests/data/README.md).
+GOLDEN = [DATA / f"golden_{name}.jsonl" for name in ("tune", "holdout", "fresh", "fresh2", "fresh3", "fresh4")]
 
 
 # -- golden set ------------------------------------------------------------------------------
+# Scored with the statistical second opinions trained without the file being scored (``--unseen``):
+# knowledge/examples.jsonl holds the golden messages, and a model scored on its own training
+# messages would say nothing.
 
 
-@pytest.mark.parametrize("path", [TUNE, HOLDOUT, FRESH], ids=["tune", "holdout", "fresh"])
+_REPORTS: dict[Path, Report] = {}  # each file is scored once for the floors and the pooled figures
+
+
+async def _report(settings: Settings, path: Path) -> Report:
+    if path not in _REPORTS:
+        _REPORTS[path] = await evaluate_file(settings, path, unseen=True)
+    return _REPORTS[path]
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=[p.stem for p in GOLDEN])
 async def test_golden_floors(settings: Settings, path: Path) -> None:
-    report = await evaluate_file(settings, path)
-    assert report.n > 150
-    if path == FRESH:  # the set written last: emergencies are exact, the rest within reach of the floors
-        assert report.emergency_recall == 1.0 and report.emergency_precision == 1.0, report.render(misses=20)
-        assert report.intent_accuracy >= 0.93 and report.department_accuracy >= 0.9, report.render(misses=20)
-        assert report.faq_correctness >= 0.9, report.render(misses=20)
-        return
-    assert report.department_accuracy >= 0.95, report.render(misses=20)
-    assert report.emergency_recall == 1.0, report.render(misses=20)
-    assert report.emergency_precision == 1.0, report.render(misses=20)
-    assert report.intent_accuracy >= 0.95, report.render(misses=20)
+    report = await _report(settings, path)
+    assert report.n >= 169
+    assert report.emergency_recall == 1.0 and report.emergency_precision == 1.0, report.render(misses=20)
+    assert report.department_accuracy >= 0.93, report.render(misses=20)
+    assert report.intent_accuracy >= 0.9, report.render(misses=20)
     assert report.faq_correctness >= 0.9, report.render(misses=20)
 
 
 async def test_golden_overall(settings: Settings) -> None:
-    """The three development files together meet the floors."""
-    reports = [await evaluate_file(settings, p) for p in (TUNE, HOLDOUT, FRESH)]
+    """All the golden files together meet the issue's floors."""
+    reports = [await _report(settings, p) for p in GOLDEN]
     n, dept_n = sum(r.n for r in reports), sum(r.dept_n for r in reports)
     assert sum(r.intent_ok for r in reports) / n >= 0.95
     assert sum(r.dept_ok for r in reports) / dept_n >= 0.95

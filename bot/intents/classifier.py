@@ -17,11 +17,16 @@ How the intent is decided, in order:
 4. a matter → its own intent (complaint or repair);
 5. a good FAQ match → policy_question; else other.
 
-Then a second opinion (``intent_model.IntentModel``, Naive Bayes over character n-grams trained
-from ``knowledge/intent_examples.jsonl``) may replace the intent among complaint / repair /
-policy_question / status_query / other when it prefers another by a wide log-likelihood gap
-(``Blend``); never for an emergency or a ticket number, and the department follows the rules'
-matter (or the FAQ's, for a policy question). Cross-file validation chose the gap.
+Then two second opinions (``opinions.py``: Naive Bayes over character n-grams, trained at start
+from ``knowledge/examples.jsonl`` and the matters' phrases), weighed against the rules (``Blend``):
+
+- the intent among complaint / repair / policy_question / status_query / other, replaced when the
+  model prefers another by a wide log-likelihood gap; never for an emergency or a ticket number;
+- for a complaint or repair, the department: when the model prefers another department by a
+  clear gap, the message goes to that department's matter (the rules' candidate of it, else
+  the likeliest by that department's matter model), so matter and department stay together.
+
+Cross-file validation (train without a golden file, score on it) chose both gaps.
 """
 
 from __future__ import annotations

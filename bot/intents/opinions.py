@@ -59,13 +59,16 @@ def train(knowledge: Knowledge) -> Opinions:
     if not labelled:
         return Opinions(intent, None, {})
 
-    duties = [(duty, d.code) for d in knowledge.departments for duty in d.duties]
+    # Only departments with matters: a complaint goes to a department through one of its matters.
+    routable = sorted(set(department_of.values()))
+    duties = [(duty, d.code) for d in knowledge.departments if d.code in routable for duty in d.duties]
     department = NaiveBayes(
         [*((text, department_of[m]) for text, m in phrases), *duties, *((text, department_of[m]) for text, m in labelled)],
+        labels=routable,
         prior_from=[department_of[m] for _, m in labelled],
     )
     matter_by_department: dict[str, NaiveBayes] = {}
-    for code in {department_of[m] for m in by_phrases.labels}:
+    for code in routable:
         docs = [(text, m) for text, m in (*phrases, *labelled) if department_of[m] == code]
         matter_by_department[code] = NaiveBayes(docs, prior_from=[m for _, m in labelled if department_of[m] == code])
     return Opinions(intent, department, matter_by_department)

@@ -1,0 +1,93 @@
+"""The statistical second opinions: Naive Bayes itself, what it is trained on, and how the
+understander weighs the department model against the rules' matter."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.intents import Understander
+from bot.intents.naive_bayes import NaiveBayes, features
+from bot.intents.opinions import train
+
+
+def _best(scores: dict[str, float]) -> str:
+    return max(scores, key=scores.__getitem__)
+
+
+def test_naive_bayes_learns_what_each_label_says() -> None:
+    nb = NaiveBayes(
+        [("楼道灯坏了", "repair"), ("路灯坏了没人修", "repair"), ("楼上往下扔垃圾", "complaint"), ("又往下扔东西", "complaint")],
+        min_count=1,
+    )
+    assert _best(nb.scores("单元门口的灯坏了")) == "repair"
+    assert _best(nb.scores("有人往下扔")) == "complaint"
+    assert nb.scores_of(features("单元门口的灯坏了")) == nb.scores("单元门口的灯坏了")
+
+
+def test_prior_counts_only_the_messages() -> None:
+    """Phrase lists teach words, not how often a label comes up: with no known gram, the
+    messages named in ``prior_from`` decide."""
+    docs = [("甲甲", "x"), ("乙乙", "y"), ("乙乙乙", "y"), ("乙乙乙乙", "y")]
+    plain = NaiveBayes(docs, min_count=1)
+    assert _best(plain.scores("丙")) == "y"  # three docs of y against one of x
+    messages = NaiveBayes(docs, prior_from=["x", "x", "x", "y"], min_count=1)
+    assert _best(messages.scores("丙")) == "x"
+
+
+def test_department_model_knows_only_routable_departments(understander: Understander) -> None:
+    opinions = understander.opinions
+    assert opinions.department is not None
+    with_matters = {m.department for m in understander.knowledge.matters}
+    assert set(opinions.department.labels) == with_matters
+    assert set(opinions.matter_by_department) == with_matters
+    for code, model in opinions.matter_by_department.items():
+        assert {understander.knowledge.matter[m].department for m in model.labels} == {code}
+
+
+def test_no_examples_no_opinions(understander: Understander) -> None:
+    bare = train(understander.knowledge.model_copy(update={"examples": []}))
+    assert bare.intent is None and bare.department is None and bare.matter_by_department == {}
+
+
+# -- how the department model is weighed ----------------------------------------------------
+
+TWO_MATTERS = "小区门口天天乱停车 还有小商贩摆摊"  # stall_vending (urban_mgmt), parking_disorder (police)
+
+
+def _forged(understander: Understander, best: str, ours: str, gap: float) -> dict[str, float]:
+    """Department scores in which ``best`` leads the rules' department ``ours`` by ``gap`` and
+    every other department by more."""
+    labels = understander.opinions.department.labels  # type: ignore[union-attr]
+    return {code: 0.0 if code == best else -gap if code == ours else -100.0 for code in labels}
+
+
+@pytest.mark.parametrize(("gap", "routed"), [(25.0, True), (15.0, False)])
+def test_a_clear_gap_takes_the_rules_other_candidate(understander: Understander, gap: float, routed: bool) -> None:
+    u, ctx = understander.rules(TWO_MATTERS)
+    assert ctx is not None and u.matter == "stall_vending" and u.department == "urban_mgmt"
+    assert "parking_disorder" in [c.matter for c in u.candidates]
+    got = understander._route(u, ctx, _forged(understander, "police", "urban_mgmt", gap))
+    if routed:
+        assert (got.matter, got.department) == ("parking_disorder", "police")
+        assert "police" not in got.also
+    else:
+        assert got == u
+
+
+def test_a_department_the_rules_did_not_consider_gets_its_likeliest_matter(understander: Understander) -> None:
+    u, ctx = understander.rules("楼道扶手松了 晃得厉害")
+    assert ctx is not None and u.department and u.department != "health"
+    assert "health" not in {c.department for c in u.candidates}
+    got = understander._route(u, ctx, _forged(understander, "health", u.department, 30.0))
+    assert got.department == "health"
+    assert understander.knowledge.matter[got.matter].department == "health"  # type: ignore[index]
+
+
+def test_the_matter_and_department_stay_together(understander: Understander) -> None:
+    """Whatever the model says, a complaint's department is its matter's (or, for equipment
+    reported broken, the property company's repair)."""
+    for text in ["物业收电动车充电费 还没有收费公示", "保洁把树叶垃圾在小区里点了烧", "楼道扶手松了 晃得厉害", TWO_MATTERS]:
+        u = understander.understand(text)
+        if u.intent in ("complaint", "repair") and u.matter:
+            matter = understander.knowledge.matter[u.matter]
+            assert u.department in (matter.department, "property_company"), (text, u.matter, u.department)
