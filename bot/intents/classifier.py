@@ -234,7 +234,7 @@ class Blend:
     emergency_gap: float = math.inf
     # the department model's best must beat the rules' department by this much to take a
     # complaint or repair to one of its own matters
-    department_gap: float = 20.0
+    department_gap: float = 15.0
 
 
 class Understander:

@@ -66,6 +66,7 @@ def train(knowledge: Knowledge) -> Opinions:
         [*((text, department_of[m]) for text, m in phrases), *duties, *((text, department_of[m]) for text, m in labelled)],
         labels=routable,
         prior_from=[department_of[m] for _, m in labelled],
+        characters=False,  # as good on unseen files, and half the cost
     )
     matter_by_department: dict[str, NaiveBayes] = {}
     for code in routable:
