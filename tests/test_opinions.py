@@ -91,3 +91,31 @@ def test_the_matter_and_department_stay_together(understander: Understander) -> 
         if u.intent in ("complaint", "repair") and u.matter:
             matter = understander.knowledge.matter[u.matter]
             assert u.department in (matter.department, "property_company"), (text, u.matter, u.department)
+
+
+def test_a_report_the_rules_missed_gets_options_not_a_ticket(understander: Understander) -> None:
+    """No phrase of any matter, but the intent model hears a repair: the department model's
+    likeliest departments are offered as numbered options (confidence below the gate)."""
+    u, ctx = understander.rules("大门的道闸杆子抬不起来了 车都堵在外头")
+    assert ctx is not None and u.matter is None and u.intent == "other"
+    got = understander.understand("大门的道闸杆子抬不起来了 车都堵在外头")
+    assert got.intent == "repair"
+    assert got.department == understander.knowledge.matter[got.matter].department  # type: ignore[index]
+    assert got.confidence < understander.gates.confidence
+    assert [c.matter for c in got.candidates][0] == got.matter and len(got.candidates) == 3
+    assert len({c.department for c in got.candidates}) == 3  # one matter from each likeliest department
+
+
+@pytest.mark.parametrize(("lead", "filled"), [(8.0, True), (3.0, False)])
+def test_filling_needs_a_clear_department(understander: Understander, lead: float, filled: bool) -> None:
+    u, ctx = understander.rules("大门的道闸杆子抬不起来了 车都堵在外头")
+    assert ctx is not None and ctx.matter is None
+    u = u.model_copy(update={"intent": "repair"})
+    labels = understander.opinions.department.labels  # type: ignore[union-attr]
+    scores = {code: -50.0 for code in labels} | {"property_company": 0.0, "urban_mgmt": -lead}
+    got = understander._route(u, ctx, scores)
+    if filled:
+        assert got.department == "property_company" and got.matter is not None
+        assert [c.department for c in got.candidates][:2] == ["property_company", "urban_mgmt"]
+    else:
+        assert got == u and ctx.matter is None

@@ -322,3 +322,10 @@ def test_tokens_are_jiebas(understander: Understander) -> None:
     for text in texts:
         norm = normalize(text)
         assert understander.tokenizer.cut(norm, False) == reference.lcut(norm, HMM=False), text
+
+
+async def test_a_report_only_the_models_understood_is_confirmed(settings: Settings, understander: Understander) -> None:
+    async with running(settings, understander) as services:
+        got = await classify_one(services.engine, "大门的道闸杆子抬不起来了 车都堵在外头", 1)
+    assert got["intent"] == "repair" and got["department"] == "property_company"
+    assert "1." in got["reply"] and "都不是" in got["reply"]  # numbered options, no ticket yet

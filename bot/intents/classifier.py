@@ -222,19 +222,22 @@ class Blend:
 
     gap: the model's best intent must beat the rules' intent by this much;
     gap_bare: the same, to make a complaint or repair of a message in which the rules found no
-    matter (it has no department then; the dialogue asks which matter is meant);
+    matter (the department model then offers its likeliest departments' matters, fill_gap);
     emergency_gap: to call an emergency the rules ruled out by time or length only ("…着火了"
     in a long message) — the model never removes one.
     """
 
     gap: float = 12.0
-    gap_bare: float = math.inf
+    gap_bare: float = 30.0
     gap_unasked: float = math.inf  # to make a policy question of a message without a question word
     gap_who: float = math.inf  # to take a "X 找谁" question for anything else
     emergency_gap: float = math.inf
     # the department model's best must beat the rules' department by this much to take a
     # complaint or repair to one of its own matters
     department_gap: float = 15.0
+    # ... and by this much over every other department to give one to a complaint or repair in
+    # which the rules found no matter (the intent model made it one: gap_bare)
+    fill_gap: float = 5.0
 
 
 class Understander:
@@ -715,21 +718,39 @@ class Understander:
 
     def _route(self, u: Understanding, ctx: _Context, scores: dict[str, float], blend: Blend | None = None) -> Understanding:
         """The rules' matter, unless the department model prefers another department by a clear
-        gap: then the rules' candidate of that department, or that department's likeliest matter."""
+        gap: then the rules' candidate of that department, or that department's likeliest matter.
+        A complaint or repair in which the rules found no matter gets the model's department when
+        it is clear, as options to confirm: the models alone do not open a ticket."""
         blend = blend or self.blend
+        ranked = sorted(scores, key=scores.__getitem__, reverse=True)
+        best = ranked[0]
         if ctx.matter is None:
-            return u
+            if len(ranked) < 2 or scores[best] - scores[ranked[1]] <= blend.fill_gap:
+                return u
+            options = [self._likeliest_matter(code, ctx) for code in ranked[:3]]
+            ctx.matter = options[0]
+            odds = math.exp(scores[best] - scores[ranked[1]])  # the best department against the next
+            filled = self._recast(u, ctx, u.intent)
+            return filled.model_copy(update={
+                "matter": options[0],
+                "candidates": [
+                    _candidate({"matter": m, "department": self.knowledge.matter[m].department, "score": 0.0}) for m in options
+                ],
+                # always below the gate: the dialogue asks which of the options is meant
+                "confidence": round(0.9 * min(odds / (1 + odds), self.gates.confidence), 3),
+                "margin": 0.0,
+            })
         ours = self.knowledge.matter[ctx.matter].department
-        best = max(scores, key=scores.__getitem__)
         if best == ours or scores[best] - scores.get(ours, -math.inf) <= blend.department_gap:
             return u
-        matter = next((c.matter for c in u.candidates if c.department == best), None)
-        if matter is None:
-            by_matter = self.opinions.matter_by_department[best].scores(ctx.corrected)
-            matter = max(by_matter, key=by_matter.__getitem__)
+        matter = next((c.matter for c in u.candidates if c.department == best), None) or self._likeliest_matter(best, ctx)
         ctx.matter = matter
         routed = self._recast(u, ctx, u.intent)
         return routed.model_copy(update={"matter": matter, "also": [d for d in u.also if d != routed.department]})
+
+    def _likeliest_matter(self, department: str, ctx: _Context) -> str:
+        by_matter = self.opinions.matter_by_department[department].scores(ctx.corrected)
+        return max(by_matter, key=by_matter.__getitem__)
 
     def _recast(self, u: Understanding, ctx: _Context, intent: str) -> Understanding:
         """The rules' reading with another intent: the department follows as the rules would have it."""
