@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.intents import Understander
+from bot.intents import Understander, normalize
 from bot.intents.naive_bayes import NaiveBayes, features
 from bot.intents.opinions import train
 
@@ -119,3 +119,41 @@ def test_filling_needs_a_clear_department(understander: Understander, lead: floa
         assert [c.department for c in got.candidates][:2] == ["property_company", "urban_mgmt"]
     else:
         assert got == u and ctx.matter is None
+
+
+# -- emergencies the rules have no phrase for ----------------------------------------------------
+
+
+def _intent_scores(understander: Understander, emergency_lead: float) -> dict[str, float]:
+    labels = understander.opinions.intent.labels  # type: ignore[union-attr]
+    return {label: -100.0 for label in labels} | {"complaint": 0.0, "emergency": emergency_lead}
+
+
+@pytest.mark.parametrize(("lead", "called"), [(8.0, True), (3.0, False)])
+def test_the_model_may_call_an_emergency_where_the_rules_saw_no_sign(
+    understander: Understander, lead: float, called: bool
+) -> None:
+    text = "对门那家男的拎着菜刀在楼道里追他媳妇"
+    u, ctx = understander.rules(text)
+    assert ctx is not None and ctx.unmarked and u.intent != "emergency"
+    got = understander._combine(u, ctx, _intent_scores(understander, lead))
+    if called:
+        assert got.intent == "emergency" and got.emergency is not None
+        assert got.department == understander._emergencies[got.emergency].department
+    else:
+        assert got.intent == u.intent
+
+
+def test_the_model_never_overrules_a_sign_the_rules_read(understander: Understander) -> None:
+    """An emergency phrase the rules ruled out ("上次", a denial) stays ruled out."""
+    for text in ["上次楼道着火那事后来怎么处理的", "2号楼电梯停了 里面没人 显示故障"]:
+        u, ctx = understander.rules(text)
+        assert ctx is not None and not ctx.unmarked, text
+        assert understander._combine(u, ctx, _intent_scores(understander, 50.0)).intent != "emergency"
+
+
+def test_the_emergency_model_tells_the_kinds_apart(understander: Understander) -> None:
+    model = understander.opinions.emergency
+    assert model is not None and set(model.labels) <= {e.id for e in understander.knowledge.emergencies}
+    for text, kind in [("老人在楼下晕过去了 叫不醒", "injury"), ("两伙人在小区门口动手 拿着棍子", "violence"), ("厨房一股煤气味", "gas_leak")]:
+        assert _best(model.scores(normalize(text))) == kind, text

@@ -17,16 +17,21 @@ How the intent is decided, in order:
 4. a matter → its own intent (complaint or repair);
 5. a good FAQ match → policy_question; else other.
 
-Then two second opinions (``opinions.py``: Naive Bayes over character n-grams, trained at start
-from ``knowledge/examples.jsonl`` and the matters' phrases), weighed against the rules (``Blend``):
+Then the second opinions (``opinions.py``: Naive Bayes over character n-grams, trained at start
+from ``knowledge/examples.jsonl`` and the knowledge's own phrases), weighed against the rules
+(``Blend``):
 
-- the intent among complaint / repair / policy_question / status_query / other, replaced when the
-  model prefers another by a wide log-likelihood gap; never for an emergency or a ticket number;
+- an emergency, where the rules saw no emergency phrase at all (neither a sign nor a denial) and
+  nothing said to be over, when the intent model prefers it by a margin; which one, by a model
+  over the emergencies' words ("拎着菜刀在楼道里追他媳妇" → 110);
+- the intent among the others, replaced when the model prefers another by a wide gap; never for
+  an emergency the rules found or a ticket number;
 - for a complaint or repair, the department: when the model prefers another department by a
   clear gap, the message goes to that department's matter (the rules' candidate of it, else
-  the likeliest by that department's matter model), so matter and department stay together.
+  the likeliest by that department's matter model), so matter and department stay together;
+  one the rules found no matter for is offered the likeliest departments' matters to confirm.
 
-Cross-file validation (train without a golden file, score on it) chose both gaps.
+Cross-file validation (train without a golden file, score on it) chose the gaps.
 """
 
 from __future__ import annotations
@@ -209,6 +214,7 @@ class _Context:
 
     corrected: str
     suspect: str | None  # an emergency phrase ruled out by time or length only, not by a denial
+    unmarked: bool = False  # no emergency phrase at all (strong or negative), nothing said to be over
     matter: str | None = None
     who: bool = False
     asks: bool = False  # a question word or mark, an inquiry
@@ -232,6 +238,9 @@ class Blend:
     gap_unasked: float = math.inf  # to make a policy question of a message without a question word
     gap_who: float = math.inf  # to take a "X 找谁" question for anything else
     emergency_gap: float = math.inf
+    # to call an emergency where the rules saw no emergency phrase, denied or not, and nothing
+    # said to be over: missing one costs more than a needless number
+    emergency_unmarked_gap: float = 5.0
     # the department model's best must beat the rules' department by this much to take a
     # complaint or repair to one of its own matters
     department_gap: float = 15.0
@@ -585,6 +594,7 @@ class Understander:
                 **base, intent="emergency", emergency=em.id, department=em.department, confidence=1.0, margin=1.0
             ), None
         ctx = _Context(corrected, self._suspect(norm, hits))
+        ctx.unmarked = "past" not in cue_hits and not any(h.payload[0] == EMERGENCY for h in hits)  # type: ignore[index]
         # Asking after a report is short; a long message that mentions "上次投诉" is a report itself.
         if tickets or ("status" in cues and len(norm) <= _LONG):
             return _understanding(**base, intent="status_query", confidence=0.95, margin=0.9), (None if tickets else ctx)
@@ -695,12 +705,21 @@ class Understander:
     def _combine(self, u: Understanding, ctx: _Context, scores: dict[str, float], blend: Blend | None = None) -> Understanding:
         """The rules' intent unless the model prefers another by a clear gap of log-posteriors."""
         blend = blend or self.blend
-        if ctx.suspect and u.intent != "emergency" and "emergency" in scores:
-            rest = max(v for k, v in scores.items() if k != "emergency")
-            if scores["emergency"] - rest > blend.emergency_gap:
-                em = self._emergencies[ctx.suspect]
-                return u.model_copy(update={"intent": "emergency", "emergency": em.id, "department": em.department,
-                                            "confidence": 1.0, "margin": 1.0})
+        if u.intent != "emergency" and "emergency" in scores:
+            lead = scores["emergency"] - max(v for k, v in scores.items() if k != "emergency")
+            em_id = None
+            if ctx.suspect and lead > blend.emergency_gap:
+                em_id = ctx.suspect
+            elif ctx.unmarked and lead > blend.emergency_unmarked_gap and self.opinions.emergency is not None:
+                # said in words no emergency phrase has ("打得好凶 一直在喊救命"): which one, by the model
+                kinds = self.opinions.emergency.scores(ctx.corrected)
+                em_id = max(kinds, key=kinds.__getitem__)
+            if em_id is not None:
+                em = self._emergencies[em_id]
+                return u.model_copy(update={
+                    "intent": "emergency", "emergency": em.id, "department": em.department, "matter": None,
+                    "also": [], "also_matters": [], "candidates": [], "faq": [], "confidence": 1.0, "margin": 1.0,
+                })
         best, best_s = u.intent, scores.get(u.intent, -math.inf)
         for intent, s in scores.items():
             if intent != "emergency" and s > best_s:

@@ -1,7 +1,8 @@
 """The statistical second opinions the rules are weighed against, trained at start-up from the
 knowledge: the labelled messages of ``knowledge/examples.jsonl`` and the matters' own phrases.
 
-- the intent, among the intents the rules may get wrong (never an emergency);
+- the intent; an emergency only where the rules saw no sign of one either way, and then which
+  kind (a model over the emergencies' own words and the labelled emergencies);
 - the department a complaint or repair goes to, and, should it differ from the rules', which of
   that department's matters the message is about.
 
@@ -17,8 +18,7 @@ from bot.intents.naive_bayes import NaiveBayes
 from bot.intents.normalize import normalize
 from bot.knowledge import Knowledge
 
-# The intents the intent model weighs; emergencies stay with the rules (recall first).
-MODEL_INTENTS = ("complaint", "repair", "policy_question", "status_query", "other")
+MODEL_INTENTS = ("emergency", "complaint", "repair", "policy_question", "status_query", "other")
 TICKET_INTENTS = ("complaint", "repair")
 
 
@@ -27,6 +27,7 @@ class Opinions:
     intent: NaiveBayes | None
     department: NaiveBayes | None
     matter_by_department: dict[str, NaiveBayes]  # department code → a model over its matters
+    emergency: NaiveBayes | None = None  # which emergency (by id)
 
 
 def _phrases(knowledge: Knowledge) -> list[tuple[str, str]]:
@@ -40,10 +41,30 @@ def _phrases(knowledge: Knowledge) -> list[tuple[str, str]]:
     ]
 
 
+def _silver(model: NaiveBayes, text: str, allowed: list[str]) -> str:
+    """The label among ``allowed`` that ``model`` finds likeliest for ``text``."""
+    scores = model.scores(normalize(text))
+    return max(allowed, key=scores.__getitem__)
+
+
+def _emergency_model(knowledge: Knowledge) -> NaiveBayes | None:
+    words = [(part, e.id) for e in knowledge.emergencies for w in e.keywords for part in w.split("+") if part.strip()]
+    if not words:
+        return None
+    by_words = NaiveBayes(words)
+    labelled = []
+    for x in knowledge.examples:
+        if x.intent == "emergency":
+            allowed = [e.id for e in knowledge.emergencies if e.department in x.departments] or list(by_words.labels)
+            labelled.append((x.text, _silver(by_words, x.text, allowed)))
+    return NaiveBayes([*words, *labelled], prior_from=[e for _, e in labelled] or None)
+
+
 def train(knowledge: Knowledge) -> Opinions:
     examples = knowledge.examples
     intent_docs = [(x.text, x.intent) for x in examples if x.intent in MODEL_INTENTS]
     intent = NaiveBayes(intent_docs, labels=MODEL_INTENTS) if intent_docs else None
+    emergency = _emergency_model(knowledge)
 
     phrases = _phrases(knowledge)
     department_of = {m.id: m.department for m in knowledge.matters}
@@ -54,10 +75,9 @@ def train(knowledge: Knowledge) -> Opinions:
             continue
         allowed = [m for m in by_phrases.labels if department_of[m] in x.departments]
         if allowed:
-            scores = by_phrases.scores(normalize(x.text))
-            labelled.append((x.text, max(allowed, key=scores.__getitem__)))
+            labelled.append((x.text, _silver(by_phrases, x.text, allowed)))
     if not labelled:
-        return Opinions(intent, None, {})
+        return Opinions(intent, None, {}, emergency)
 
     # Only departments with matters: a complaint goes to a department through one of its matters.
     routable = sorted(set(department_of.values()))
@@ -72,4 +92,4 @@ def train(knowledge: Knowledge) -> Opinions:
     for code in routable:
         docs = [(text, m) for text, m in (*phrases, *labelled) if department_of[m] == code]
         matter_by_department[code] = NaiveBayes(docs, prior_from=[m for _, m in labelled if department_of[m] == code])
-    return Opinions(intent, department, matter_by_department)
+    return Opinions(intent, department, matter_by_department, emergency)
