@@ -241,6 +241,12 @@ class Blend:
     # to call an emergency where the rules saw no emergency phrase, denied or not, and nothing
     # said to be over: missing one costs more than a needless number
     emergency_unmarked_gap: float = 5.0
+    # Log-likelihood gaps grow with the message: past this many characters, every gap grows in
+    # proportion (the models learnt from chat-length messages; a long letter gives big gaps).
+    scale_from: int = 40
+
+    def scale(self, text: str) -> float:
+        return max(1.0, len(text) / self.scale_from)
     # the department model's best must beat the rules' department by this much to take a
     # complaint or repair to one of its own matters
     department_gap: float = 15.0
@@ -708,9 +714,10 @@ class Understander:
         if u.intent != "emergency" and "emergency" in scores:
             lead = scores["emergency"] - max(v for k, v in scores.items() if k != "emergency")
             em_id = None
-            if ctx.suspect and lead > blend.emergency_gap:
+            scale = blend.scale(ctx.corrected)
+            if ctx.suspect and lead > blend.emergency_gap * scale:
                 em_id = ctx.suspect
-            elif ctx.unmarked and lead > blend.emergency_unmarked_gap and self.opinions.emergency is not None:
+            elif ctx.unmarked and lead > blend.emergency_unmarked_gap * scale and self.opinions.emergency is not None:
                 # said in words no emergency phrase has ("打得好凶 一直在喊救命"): which one, by the model
                 kinds = self.opinions.emergency.scores(ctx.corrected)
                 em_id = max(kinds, key=kinds.__getitem__)
@@ -731,7 +738,7 @@ class Understander:
             gap = max(gap, blend.gap_unasked)
         if ctx.who and u.intent == "policy_question":
             gap = max(gap, blend.gap_who)
-        if best_s - scores.get(u.intent, -math.inf) <= gap:
+        if best_s - scores.get(u.intent, -math.inf) <= gap * blend.scale(ctx.corrected):
             return u
         return self._recast(u, ctx, best)  # type: ignore[arg-type]
 
@@ -744,7 +751,7 @@ class Understander:
         ranked = sorted(scores, key=scores.__getitem__, reverse=True)
         best = ranked[0]
         if ctx.matter is None:
-            if len(ranked) < 2 or scores[best] - scores[ranked[1]] <= blend.fill_gap:
+            if len(ranked) < 2 or scores[best] - scores[ranked[1]] <= blend.fill_gap * blend.scale(ctx.corrected):
                 return u
             options = [self._likeliest_matter(code, ctx) for code in ranked[:3]]
             ctx.matter = options[0]
@@ -760,7 +767,7 @@ class Understander:
                 "margin": 0.0,
             })
         ours = self.knowledge.matter[ctx.matter].department
-        if best == ours or scores[best] - scores.get(ours, -math.inf) <= blend.department_gap:
+        if best == ours or scores[best] - scores.get(ours, -math.inf) <= blend.department_gap * blend.scale(ctx.corrected):
             return u
         matter = next((c.matter for c in u.candidates if c.department == best), None) or self._likeliest_matter(best, ctx)
         ctx.matter = matter
