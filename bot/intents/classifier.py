@@ -717,7 +717,13 @@ class Understander:
             scale = blend.scale(ctx.corrected)
             if ctx.suspect and lead > blend.emergency_gap * scale:
                 em_id = ctx.suspect
-            elif ctx.unmarked and lead > blend.emergency_unmarked_gap * scale and self.opinions.emergency is not None:
+            elif (
+                ctx.unmarked
+                and self.opinions.emergency is not None
+                and lead > blend.emergency_unmarked_gap * scale
+                # where the rules found a matter by a strong phrase ("整个小区停电"), only if urged
+                and not (u.candidates and u.candidates[0].score >= 1.0 and not any(w in ctx.corrected for w in _URGENT))
+            ):
                 # said in words no emergency phrase has ("打得好凶 一直在喊救命"): which one, by the model
                 kinds = self.opinions.emergency.scores(ctx.corrected)
                 em_id = max(kinds, key=kinds.__getitem__)
