@@ -47,6 +47,13 @@ def grams(prepared: str, characters: bool = True) -> list[str]:
     return bigrams + trigrams + list(prepared[1:-1]) if characters else bigrams + trigrams
 
 
+# Packed rows (see NaiveBayes): values to 1/_SCALE of a nat, _FIELD bits a label (room for the
+# sums of millions of grams).
+_SCALE = 1 << 12
+_FIELD = 40
+_MASK = (1 << _FIELD) - 1
+
+
 class NaiveBayes:
     """Binary-feature multinomial Naive Bayes; ``scores`` gives log-likelihoods by label.
 
@@ -76,14 +83,20 @@ class NaiveBayes:
         v = len(vocab) or 1
         counts = {c: Counter(g for d in grouped[c] for g in d) for c in self.labels}
         denoms = {c: math.log(sum(counts[c].values()) + alpha * v) for c in self.labels}
-        # Per known gram, one row: log P(gram | label) for each label; scoring looks each gram up
-        # once and sums the columns. Grams seen in fewer than min_count docs are left out: they
-        # name a message, not a way of speaking (and an unknown gram would add the same to all).
+        # Per known gram, log P(gram | label) for each label. Grams seen in fewer than min_count
+        # docs are left out: they name a message, not a way of speaking (and an unknown gram would
+        # add the same to every label).
         kept = sorted(g for g in vocab if sum(counts[c][g] for c in self.labels) >= min_count)
         unknown = tuple(math.log(alpha) - denoms[c] for c in self.labels)
-        self._rows = {
-            g: tuple(math.log((counts[c][g] + alpha) / alpha) + u for c, u in zip(self.labels, unknown)) for g in kept
-        }
+        rows = {g: [math.log((counts[c][g] + alpha) / alpha) + u for c, u in zip(self.labels, unknown)] for g in kept}
+        # Each row packed into one integer, a fixed-width field per label (the value in units of
+        # 1/_SCALE above _floor) and a count field at the bottom, so that adding the integers of a
+        # message's grams (one C-level sum) adds every label's column at once.
+        values = [v for row in rows.values() for v in row] or [0.0]
+        self._floor = min(values) - 1.0
+        self._max_grams = _MASK // math.ceil((max(values) - self._floor + 1.0) * _SCALE)
+        self._packed = {g: self._pack(row) for g, row in rows.items()}
+        self._shifts = tuple(_FIELD * (i + 1) for i in range(len(self.labels)))
         prior = Counter(prior_from) if prior_from is not None else Counter({c: len(grouped[c]) for c in self.labels})
         total = sum(prior[c] + 1 for c in self.labels) or 1
         self._prior = tuple(math.log((prior[c] + 1) / total) for c in self.labels)
@@ -97,10 +110,20 @@ class NaiveBayes:
 
     def scores_of(self, grams_: list[str]) -> dict[str, float]:
         """``scores`` of a message by its ``features`` (models on the same message share them)."""
-        rows = list(filter(None, map(self._rows.get, grams_)))
-        if not rows:
-            return dict(zip(self.labels, self._prior))
-        return dict(zip(self.labels, map(sum, zip(self._prior, *rows))))
+        total = sum(filter(None, map(self._packed.get, grams_)))
+        known = total & _MASK
+        if known > self._max_grams:  # a field could overflow into the next (millions of grams)
+            raise ValueError(f"a message of {known} known grams is beyond what the packed sums hold")
+        base = known * self._floor
+        return {
+            c: p + base + ((total >> shift) & _MASK) / _SCALE for c, p, shift in zip(self.labels, self._prior, self._shifts)
+        }
+
+    def _pack(self, row: list[float]) -> int:
+        packed = 1  # the count field
+        for shift, v in zip(range(_FIELD, _FIELD * (len(row) + 1), _FIELD), row):
+            packed |= round((v - self._floor) * _SCALE) << shift
+        return packed
 
     def posterior(self, normalized: str) -> dict[str, float]:
         """Probabilities of the labels (for reports)."""
