@@ -1,9 +1,10 @@
 """Phrase indexes built once from the knowledge: exact phrases, and their pinyin for homophone typos.
 
-Lookup walks every start position of the text, and at each position tries only the lengths of
-the phrases that begin with those two characters (or, by sound, that syllable): a dict lookup or
-two for the position, then a dict hit per candidate length. Positions whose character starts no phrase cost a
-single failed lookup, so a message costs about O(length) whatever the size of the knowledge.
+Two Aho-Corasick automata (pyahocorasick, in C) do the finding, one pass over the text each: one
+over the phrases' characters, one over their sounds. For sound, every syllable is one private-use
+character (its code), so a text's sound is ``text.translate(codes)`` and a phrase heard in it is a
+substring like any other. A message costs O(its length + the hits), whatever the size of the
+knowledge.
 
 A phrase written ``A+B`` is a conjunction: it is found when every part occurs in the text (parts
 in any order, each found by characters). The hit spans the first part found.
@@ -16,6 +17,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import NamedTuple
 
+import ahocorasick
 from pypinyin import Style, lazy_pinyin
 
 
@@ -30,17 +32,37 @@ def _char_pinyin(ch: str) -> str:
     return ch
 
 
-_PINYIN: dict[str, str] = {}  # character → _char_pinyin(character), filled as characters are met
+_PRIVATE_USE = range(0xE000, 0xF900)
 
 
-def pinyin_of(text: str) -> tuple[str, ...]:
-    try:
-        return tuple(map(_PINYIN.__getitem__, text))
-    except KeyError:
-        for ch in text:
-            if ch not in _PINYIN:
-                _PINYIN[ch] = _char_pinyin(ch)
-        return tuple(map(_PINYIN.__getitem__, text))
+class _SoundCodes(dict):  # type: ignore[type-arg]
+    """A ``str.translate`` table, filled as characters are met: a Han character → the code of its
+    syllable (homophones share one), any other character → itself (a private-use one → U+FFFD, so
+    that no text can pass for a sound)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._syllables: dict[str, str] = {}
+
+    def __missing__(self, cp: int) -> str:
+        ch = chr(cp)
+        if _is_han(ch):
+            syllable = _char_pinyin(ch)
+            code = self._syllables.get(syllable)
+            if code is None:
+                code = self._syllables[syllable] = chr(_PRIVATE_USE[len(self._syllables)])
+        else:
+            code = "\ufffd" if cp in _PRIVATE_USE else ch
+        self[cp] = code
+        return code
+
+
+_CODES = _SoundCodes()
+
+
+def sound_of(text: str) -> str:
+    """The text as one code character per syllable (Han characters) or itself (anything else)."""
+    return text.translate(_CODES)
 
 
 class Hit(NamedTuple):
@@ -55,6 +77,22 @@ _new_hit = tuple.__new__  # Hit(...) without the Python-level __new__ of the nam
 _second = itemgetter(1)
 
 
+def _automaton(words: dict[str, object]) -> ahocorasick.Automaton | None:
+    """An automaton whose every word ends at its value (None: no words)."""
+    if not words:
+        return None
+    automaton = ahocorasick.Automaton()
+    for word, value in words.items():
+        automaton.add_word(word, value)
+    automaton.make_automaton()
+    return automaton
+
+
+def _rank(word: str) -> int:
+    """Order of hits at one start: the single character first, then the longer words longest first."""
+    return -len(word) if len(word) > 1 else -(1 << 30)
+
+
 class PhraseIndex:
     """Finds indexed phrases in a text by characters, and (for phrases of 3+ characters, or 2+ when
     ``by_sound`` returns 2 for the payload) by sound."""
@@ -62,8 +100,8 @@ class PhraseIndex:
     def __init__(
         self, phrases: Iterable[tuple[str, object]], *, by_sound: bool | Callable[[object], bool | int] = True
     ) -> None:
-        self._exact: dict[str, list[object]] = {}
-        self._sound: dict[tuple[str, ...], list[tuple[str, object]]] = {}
+        exact: dict[str, list[object]] = {}
+        sound: dict[str, list[tuple[str, object]]] = {}  # a phrase's sound → (phrase, payload)
         self._combos: list[tuple[tuple[str, ...], str, object]] = []
         for phrase, payload in phrases:
             phrase = phrase.strip().lower()
@@ -77,32 +115,23 @@ class PhraseIndex:
                 phrase = parts[0] if parts else ""
                 if not phrase:
                     continue
-            self._exact.setdefault(phrase, []).append(payload)
+            exact.setdefault(phrase, []).append(payload)
             # Two-character phrases by sound would match too much (many homophones).
-            sound = by_sound(payload) if callable(by_sound) else by_sound
-            if sound and len(phrase) >= (2 if sound == 2 else 3) and all(_is_han(c) for c in phrase):
-                self._sound.setdefault(pinyin_of(phrase), []).append((phrase, payload))
-        # The parts of the A+B phrases, found in the same scan as the phrases: a combination is
+            heard = by_sound(payload) if callable(by_sound) else by_sound
+            if heard and len(phrase) >= (2 if heard == 2 else 3) and all(_is_han(c) for c in phrase):
+                sound.setdefault(sound_of(phrase), []).append((phrase, payload))
+        # The parts of the A+B phrases, found in the same pass as the phrases: a combination is
         # checked only when its first part occurs (no pass over every combination per message).
         self._by_first_part: dict[str, list[int]] = {}
         for n, (parts, _, _) in enumerate(self._combos):
             self._by_first_part.setdefault(parts[0], []).append(n)
-        self._part_set = frozenset(self._by_first_part)
-        keys = set(self._exact) | self._part_set
-        # A trie by characters over every phrase and first part, walked from each position of the
-        # text: a node maps the next character to its node; under the key "" (never a character)
-        # it holds what ends there: (phrase, a first part?, payloads). By sound, the phrases by
-        # their first two syllables' lengths.
-        self._trie: dict[str, dict] = {}  # type: ignore[type-arg]
-        for p in sorted(keys):
-            node = self._trie
-            for ch in p:
-                node = node.setdefault(ch, {})
-            node[""] = (p, p in self._part_set, self._exact.get(p, ()))
-        sound_lengths: dict[tuple[str, ...], set[int]] = {}
-        for key in self._sound:
-            sound_lengths.setdefault(key[:2], set()).add(len(key))
-        self._sound_first2 = {k: tuple(sorted(ls, reverse=True)) for k, ls in sound_lengths.items()}
+        parts = frozenset(self._by_first_part)
+        # What ends where a word ends: (the word, a first part?, its payloads); by sound, (the
+        # sound, its phrases and payloads).
+        self._chars = _automaton(
+            {w: (len(w), _rank(w), w, w in parts, tuple(exact.get(w, ()))) for w in sorted(set(exact) | parts)}
+        )
+        self._sounds = _automaton({k: (len(k), _rank(k), k, tuple(v)) for k, v in sorted(sound.items())})
 
     def find(self, text: str) -> list[Hit]:
         """Every hit, in the order: by characters (position by position, the single character,
@@ -110,70 +139,34 @@ class PhraseIndex:
         occurs), then by sound (position by position, longest first)."""
         out: list[Hit] = []
         append = out.append
-        n = len(text)
-        trie = self._trie
-        by_sound = bool(self._sound)
-        found: set[tuple[int, int]] = set()  # spans found by characters (only needed by sound)
+        found: set[tuple[int, int]] = set()  # spans found by characters
         first_parts: dict[str, int] = {}  # first part of a combination → where it first occurs
-        for i, ch in enumerate(text):
-            node = trie.get(ch)
-            if node is None:
-                continue
-            ending = node.get("")  # the single character first
-            if ending is not None:
-                sub, is_part, payloads = ending
-                if is_part and sub not in first_parts:
-                    first_parts[sub] = i
+        if self._chars is not None:
+            # (start, rank, end, what ends there): sorted as tuples, by start then rank
+            matches = [(end + 1 - v[0], v[1], end + 1, v) for end, v in self._chars.iter(text)]
+            matches.sort()
+            for start, _, end, (_, _, word, is_part, payloads) in matches:
+                if is_part and word not in first_parts:
+                    first_parts[word] = start
                 if payloads:
-                    if by_sound:
-                        found.add((i, i + 1))
+                    found.add((start, end))
                     for p in payloads:
-                        append(_new_hit(Hit, (sub, i, i + 1, p, False)))
-            end = i + 1
-            longer = None  # the longer phrases from i, shortest first
-            while end < n:
-                node = node.get(text[end])
-                if node is None:
-                    break
-                end += 1
-                ending = node.get("")
-                if ending is not None:
-                    if longer is None:
-                        longer = [(end, ending)]
-                    else:
-                        longer.append((end, ending))
-            if longer is None:
-                continue
-            for end, (sub, is_part, payloads) in reversed(longer):  # longest first
-                if is_part and sub not in first_parts:
-                    first_parts[sub] = i
-                if payloads:
-                    if by_sound:
-                        found.add((i, end))
-                    for p in payloads:
-                        append(_new_hit(Hit, (sub, i, end, p, False)))
+                        append(_new_hit(Hit, (word, start, end, p, False)))
         if first_parts:
             combos = self._combos
+            contains = text.__contains__
             for first, start in sorted(first_parts.items(), key=_second):
                 for k in self._by_first_part[first]:
                     parts, phrase, p = combos[k]
-                    if all(part in text for part in parts[1:]):
+                    if all(map(contains, parts[1:])):
                         append(_new_hit(Hit, (phrase, start, start + len(first), p, False)))
-        if not by_sound:
-            return out
-        sound_first2, sounds = self._sound_first2, self._sound
-        sound = pinyin_of(text)
-        for i, pair in enumerate(zip(sound, sound[1:])):  # pair: sound[i : i + 2]
-            lengths = sound_first2.get(pair)
-            if lengths is None:
-                continue
-            for length in lengths:
-                end = i + length
-                if end > n or (i, end) in found:
+        if self._sounds is not None:
+            heard_at = [(end + 1 - v[0], v[1], end + 1, v) for end, v in self._sounds.iter(sound_of(text))]
+            heard_at.sort()
+            for start, _, end, (_, _, _, heard) in heard_at:
+                if (start, end) in found:
                     continue
-                candidates = sounds.get(sound[i:end])
-                if candidates:
-                    for phrase, p in candidates:
-                        if phrase != text[i:end]:
-                            append(_new_hit(Hit, (phrase, i, end, p, True)))
+                for phrase, p in heard:
+                    if phrase != text[start:end]:
+                        append(_new_hit(Hit, (phrase, start, end, p, True)))
         return out
