@@ -620,7 +620,10 @@ class Understander:
         who = "who" in cues
         asks = who or bool(cues & {"question", "modal"})
         faq_keywords = [h.payload[1] for h in hits if h.payload[0] == FAQ]  # type: ignore[index]
-        faq = self.match_faq(corrected, keyword_entries=faq_keywords) if (asks or not ranked) else []
+        # The FAQ for a question, or for a message naming no matter that may be an unasked question
+        # ("物业费标准"); a greeting or thanks that asks nothing is never answered from it.
+        social = bool(cues & {"greeting", "thanks", "offtopic"})
+        faq = self.match_faq(corrected, keyword_entries=faq_keywords) if (asks or not (ranked or social)) else []
         ctx.who, ctx.faq, ctx.faq_keywords, ctx.matter = who, faq, faq_keywords, (ranked[0][0] if ranked else None)
         ctx.asks = asks or bool(cue_hits.get("inquiry"))
         faq_score = faq[0].score if faq else 0.0
@@ -683,7 +686,6 @@ class Understander:
                 faq=faq,
             ), ctx
 
-        social = bool(cues & {"greeting", "thanks", "offtopic"})
         if question and social and not faq_score >= self.gates.faq:
             question = False
         if faq_score >= self.gates.faq + (0.0 if asks else _FAQ_UNASKED) and not social or question:
