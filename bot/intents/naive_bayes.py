@@ -86,9 +86,14 @@ class NaiveBayes:
         # Per known gram, log P(gram | label) for each label. Grams seen in fewer than min_count
         # docs are left out: they name a message, not a way of speaking (and an unknown gram would
         # add the same to every label).
-        kept = sorted(g for g in vocab if sum(counts[c][g] for c in self.labels) >= min_count)
+        overall: Counter[str] = Counter()
+        for c in self.labels:
+            overall.update(counts[c])
+        kept = sorted(g for g, n in overall.items() if n >= min_count)
         unknown = tuple(math.log(alpha) - denoms[c] for c in self.labels)
-        rows = {g: [math.log((counts[c][g] + alpha) / alpha) + u for c, u in zip(self.labels, unknown)] for g in kept}
+        by_label = [(counts[c].get, u) for c, u in zip(self.labels, unknown)]
+        bonus = [math.log((k + alpha) / alpha) for k in range(max(overall.values(), default=0) + 1)]
+        rows = {g: [bonus[count(g, 0)] + u for count, u in by_label] for g in kept}
         # Each row packed into one integer, a fixed-width field per label (the value in units of
         # 1/_SCALE above _floor) and a count field at the bottom, so that adding the integers of a
         # message's grams (one C-level sum) adds every label's column at once.
