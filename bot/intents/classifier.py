@@ -356,7 +356,8 @@ class Understander:
             return []
         # Only the entries sharing the most weight with the message are compared phrasing by phrasing.
         order = self._faq_order
-        shortlist = sorted(votes, key=lambda e: (-votes[e], order[e]))[:_FAQ_SHORTLIST]
+        # Most votes first, ties to the entry written first (two stable sorts with C-level keys).
+        shortlist = sorted(sorted(votes, key=order.__getitem__), key=votes.__getitem__, reverse=True)[:_FAQ_SHORTLIST]
         candidates = [*shortlist, *(e for e in keyword_hits if e not in shortlist)]
         q_norm = math.sqrt(sum(w * w for w in weights.values()))
         chars = _PUNCT.sub("", normalized)
