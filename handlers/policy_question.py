@@ -16,19 +16,19 @@ async def policy_question(understanding: Understanding, understander: Understand
     if best and best.score >= understander.gates.faq:
         entry = knowledge.faq_by_id[best.id]
         return Reply(text=knowledge.text("faq_answer", answer=entry.answer.strip(), citation=knowledge.cite(entry.sources)))
+    # Questions the knowledge base nearly answers, to ask again in its words.
+    related = [knowledge.faq_by_id[m.id].question for m in understanding.faq if m.score >= understander.gates.faq * 0.7]
     if understanding.matter:  # "X 该找谁": the responsible department, from the matter's own clause
         matter = knowledge.matter[understanding.matter]
-        return Reply(
-            text=knowledge.text(
-                "faq_who",
-                matter=matter.name,
-                department=knowledge.department[matter.department].name,
-                citation=knowledge.cite(matter.sources),
-            )
+        text = knowledge.text(
+            "faq_who",
+            matter=matter.name,
+            department=knowledge.department[matter.department].name,
+            citation=knowledge.cite(matter.sources),
         )
-    conversation.expect("leave_message", question=understanding.text)
-    text = knowledge.text("faq_none")
-    related = [knowledge.faq_by_id[m.id].question for m in understanding.faq if m.score >= understander.gates.faq * 0.7]
+    else:
+        conversation.expect("leave_message", question=understanding.text)
+        text = knowledge.text("faq_none")
     if related:
         text += "\n" + knowledge.text("faq_related", questions="；".join(related[:2]))
     return Reply(text=text)

@@ -329,3 +329,18 @@ async def test_a_report_only_the_models_understood_is_confirmed(settings: Settin
         got = await classify_one(services.engine, "大门的道闸杆子抬不起来了 车都堵在外头", 1)
     assert got["intent"] == "repair" and got["department"] == "property_company"
     assert "1." in got["reply"] and "都不是" in got["reply"]  # numbered options, no ticket yet
+
+
+async def test_a_near_miss_names_the_department_and_the_question_to_ask(settings: Settings, understander: Understander) -> None:
+    """Below the FAQ gate, a question about a matter gets the matter's department, and the FAQ
+    questions it nearly matched, to ask again in the knowledge base's words; never their answer."""
+    text = "房顶漏得厉害 很急 维修资金能不能先用上 流程太慢了"
+    u = understander.understand(text)
+    assert u.intent == "policy_question" and u.matter and u.faq
+    assert understander.gates.faq * 0.7 <= u.faq[0].score < understander.gates.faq
+    async with running(settings, understander) as services:
+        got = await classify_one(services.engine, text, 1)
+    near = understander.knowledge.faq_by_id[u.faq[0].id]
+    assert understander.knowledge.department[understander.knowledge.matter[u.matter].department].name in got["reply"]
+    assert "您可能想问" in got["reply"] and near.question in got["reply"]
+    assert near.answer.strip() not in got["reply"]
