@@ -157,3 +157,30 @@ def test_the_emergency_model_tells_the_kinds_apart(understander: Understander) -
     assert model is not None and set(model.labels) <= {e.id for e in understander.knowledge.emergencies}
     for text, kind in [("老人在楼下晕过去了 叫不醒", "injury"), ("两伙人在小区门口动手 拿着棍子", "violence"), ("厨房一股煤气味", "gas_leak")]:
         assert _best(model.scores(normalize(text))) == kind, text
+
+
+@pytest.mark.parametrize(("lead", "called"), [(20.0, True), (10.0, False)])
+def test_a_phrase_ruled_out_only_by_topic_words_needs_a_wider_margin(
+    understander: Understander, lead: float, called: bool
+) -> None:
+    """"烟道" rules a fire out (kitchen fumes), but not a flue throwing sparks when the model is sure."""
+    u, ctx = understander.rules("楼下饭店烟道冒火星子 火往上蹿 我们三楼窗户玻璃都烤烫了")
+    assert ctx is not None and u.intent != "emergency" and ctx.contested == "fire" and not ctx.unmarked
+    got = understander._combine(u, ctx, _intent_scores(understander, lead))
+    assert (got.intent == "emergency") is called
+
+
+@pytest.mark.parametrize(
+    ("text", "called"),
+    [
+        ("整个小区停电 快三个钟头了", False),  # a matter by a strong phrase, nobody urges: the margin is wider
+        ("有个小娃掉进井里了 井盖没了 拉不上来 快叫人来", True),  # a matter too (井盖), but urged
+    ],
+)
+def test_a_matter_the_rules_found_asks_the_model_for_more_unless_urged(
+    understander: Understander, text: str, called: bool
+) -> None:
+    u, ctx = understander.rules(text)
+    assert ctx is not None and ctx.unmarked and u.candidates and u.candidates[0].score >= 1.0
+    got = understander._combine(u, ctx, _intent_scores(understander, 8.0))
+    assert (got.intent == "emergency") is called

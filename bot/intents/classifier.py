@@ -215,6 +215,7 @@ class _Context:
     corrected: str
     suspect: str | None  # an emergency phrase ruled out by time or length only, not by a denial
     unmarked: bool = False  # no emergency phrase at all (strong or negative), nothing said to be over
+    contested: str | None = None  # an emergency phrase only its own negative cues rule out, nothing said to be over
     matter: str | None = None
     who: bool = False
     asks: bool = False  # a question word or mark, an inquiry
@@ -241,6 +242,9 @@ class Blend:
     # to call an emergency where the rules saw no emergency phrase, denied or not, and nothing
     # said to be over: missing one costs more than a needless number
     emergency_unmarked_gap: float = 5.0
+    emergency_matter_extra: float = 10.0
+    # to call an emergency whose phrase only its own negative cues (topic words: 烟道, 燃气表) ruled out
+    emergency_contested_gap: float = 15.0
     # Log-likelihood gaps grow with the message: past this many characters, every gap grows in
     # proportion (the models learnt from chat-length messages; a long letter gives big gaps).
     scale_from: int = 40
@@ -600,8 +604,11 @@ class Understander:
             return _understanding(
                 **base, intent="emergency", emergency=em.id, department=em.department, confidence=1.0, margin=1.0
             ), None
-        ctx = _Context(corrected, self._suspect(norm, hits))
-        ctx.unmarked = "past" not in cue_hits and not any(h.payload[0] == EMERGENCY for h in hits)  # type: ignore[index]
+        suspect, contested = self._suspect(norm, hits)
+        ctx = _Context(corrected, suspect)
+        if "past" not in cue_hits:
+            ctx.contested = contested
+            ctx.unmarked = not any(h.payload[0] == EMERGENCY for h in hits)  # type: ignore[index]
         # Asking after a report is short; a long message that mentions "上次投诉" is a report itself.
         if tickets or ("status" in cues and len(norm) <= _LONG):
             return _understanding(**base, intent="status_query", confidence=0.95, margin=0.9), (None if tickets else ctx)
@@ -702,14 +709,18 @@ class Understander:
         return _understanding(**base, intent="other", confidence=0.9 if social else 0.5, margin=0.5, faq=faq), ctx
 
     # -- the second opinion ------------------------------------------------------------
-    def _suspect(self, text: str, hits: list[Hit]) -> str | None:
-        """An emergency phrase, neither denied nor ruled out by the emergency's negative cues."""
+    def _suspect(self, text: str, hits: list[Hit]) -> tuple[str | None, str | None]:
+        """Emergency phrases not denied ("没有着火"): one that no negative cue of its emergency rules
+        out (only time or length did), and one that only such cues rule out ("烟道冒火星子")."""
         ruled_out = {h.payload[1] for h in hits if h.payload[0] == EMERGENCY and h.payload[2] == NEGATIVE}  # type: ignore[index]
+        suspect = contested = None
         for h in hits:
             space, em_id, kind = h.payload  # type: ignore[misc]
-            if space == EMERGENCY and kind == STRONG and em_id not in ruled_out and not self._negated(text, h.start):
-                return em_id  # type: ignore[no-any-return]
-        return None
+            if space == EMERGENCY and kind == STRONG and not self._negated(text, h.start):
+                if em_id not in ruled_out:
+                    return em_id, None  # type: ignore[return-value]
+                contested = contested or em_id
+        return suspect, contested
 
     def _combine(self, u: Understanding, ctx: _Context, scores: dict[str, float], blend: Blend | None = None) -> Understanding:
         """The rules' intent unless the model prefers another by a clear gap of log-posteriors."""
@@ -720,12 +731,14 @@ class Understander:
             scale = blend.scale(ctx.corrected)
             if ctx.suspect and lead > blend.emergency_gap * scale:
                 em_id = ctx.suspect
-            elif (
-                ctx.unmarked
-                and self.opinions.emergency is not None
-                and lead > blend.emergency_unmarked_gap * scale
-                # where the rules found a matter by a strong phrase ("整个小区停电"), only if urged
-                and not (u.candidates and u.candidates[0].score >= 1.0 and not any(w in ctx.corrected for w in _URGENT))
+            elif ctx.contested and lead > blend.emergency_contested_gap * scale:
+                em_id = ctx.contested  # "楼下饭店烟道冒火星子 火往上蹿": the flue is no reason to wait
+            elif ctx.unmarked and self.opinions.emergency is not None and lead > scale * (
+                blend.emergency_unmarked_gap
+                # more where the rules found a matter by a strong phrase and nobody urges ("整个小区停电
+                # 快三个钟头了"; but "小娃掉进没盖的污水井里了 … 快叫人来")
+                + (blend.emergency_matter_extra if u.candidates and u.candidates[0].score >= 1.0
+                   and not any(w in ctx.corrected for w in _URGENT) else 0.0)
             ):
                 # said in words no emergency phrase has ("打得好凶 一直在喊救命"): which one, by the model
                 kinds = self.opinions.emergency.scores(ctx.corrected)
