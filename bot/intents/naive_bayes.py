@@ -1,13 +1,13 @@
 """Small statistical second opinions: multinomial Naive Bayes over the set of character
 1–3-grams of the normalised message (with begin/end marks, so "吗$" and "^请问" count).
 
-Trained at start-up from ``knowledge/examples.jsonl`` (and, for matters, the matters' own
-phrases): about a thousand short messages train in a few tens of milliseconds. Scoring is a
-handful of dictionary look-ups per label done in C (``map(dict.get, …)``), so a model costs a few
+Trained at start-up (see ``opinions.py``) from ``knowledge/examples.jsonl`` and the knowledge's
+own phrases. Scoring is one dictionary look-up per gram and one sum of integers, done in C
+(``map(dict.get, …)``; each gram's row is packed into one integer), so a model costs a few
 microseconds per message.
 
 The models do not decide alone: ``Understander`` weighs them against the rules (see
-``classifier.py``); emergencies stay with the rules.
+``classifier.py``).
 """
 
 from __future__ import annotations

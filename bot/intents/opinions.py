@@ -12,6 +12,7 @@ one of those departments' matters that the matters' phrases alone find likeliest
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.intents.naive_bayes import NaiveBayes
@@ -30,15 +31,14 @@ class Opinions:
     emergency: NaiveBayes | None = None  # which emergency (by id)
 
 
+def _parts(phrases: Iterable[str]) -> list[str]:
+    """The phrases as texts to learn from: an A+B phrase (its parts anywhere) gives each part."""
+    return [part for phrase in phrases for part in phrase.split("+") if part.strip()]
+
+
 def _phrases(knowledge: Knowledge) -> list[tuple[str, str]]:
-    """(phrase, matter id) for every matter's name and keywords; an A+B phrase gives each part."""
-    return [
-        (part, m.id)
-        for m in knowledge.matters
-        for phrase in (m.name, *m.keywords)
-        for part in phrase.split("+")
-        if part.strip()
-    ]
+    """(phrase, matter id) for every matter's name and keywords."""
+    return [(part, m.id) for m in knowledge.matters for part in _parts((m.name, *m.keywords))]
 
 
 def _silver(model: NaiveBayes, text: str, allowed: list[str]) -> str:
@@ -48,7 +48,7 @@ def _silver(model: NaiveBayes, text: str, allowed: list[str]) -> str:
 
 
 def _emergency_model(knowledge: Knowledge) -> NaiveBayes | None:
-    words = [(part, e.id) for e in knowledge.emergencies for w in e.keywords for part in w.split("+") if part.strip()]
+    words = [(part, e.id) for e in knowledge.emergencies for part in _parts(e.keywords)]
     if not words:
         return None
     by_words = NaiveBayes(words)
