@@ -21,9 +21,10 @@ Then the second opinions (``opinions.py``: Naive Bayes over character n-grams, t
 from ``knowledge/examples.jsonl`` and the knowledge's own phrases), weighed against the rules
 (``Blend``):
 
-- an emergency, where the rules saw no emergency phrase at all (neither a sign nor a denial) and
-  nothing said to be over, when the intent model prefers it by a margin; which one, by a model
-  over the emergencies' words ("拎着菜刀在楼道里追他媳妇" → 110);
+- an emergency, where nothing is said to be over and nothing denied, when the intent model
+  prefers it by a margin: wider where only the emergency's topic words ruled its phrase out
+  ("烟道冒火星子"), narrower where the rules saw no emergency phrase at all; which one then, by a
+  model over the emergencies' words ("拎着菜刀在楼道里追他媳妇" → 110);
 - the intent among the others, replaced when the model prefers another by a wide gap; never for
   an emergency the rules found or a ticket number;
 - for a complaint or repair, the department: when the model prefers another department by a
@@ -242,7 +243,7 @@ class Blend:
     # to call an emergency where the rules saw no emergency phrase, denied or not, and nothing
     # said to be over: missing one costs more than a needless number
     emergency_unmarked_gap: float = 5.0
-    emergency_matter_extra: float = 10.0
+    emergency_matter_extra: float = 10.0  # added where the rules found a matter and nobody urges
     # to call an emergency whose phrase only its own negative cues (topic words: 烟道, 燃气表) ruled out
     emergency_contested_gap: float = 15.0
     # Log-likelihood gaps grow with the message: past this many characters, every gap grows in
@@ -713,14 +714,14 @@ class Understander:
         """Emergency phrases not denied ("没有着火"): one that no negative cue of its emergency rules
         out (only time or length did), and one that only such cues rule out ("烟道冒火星子")."""
         ruled_out = {h.payload[1] for h in hits if h.payload[0] == EMERGENCY and h.payload[2] == NEGATIVE}  # type: ignore[index]
-        suspect = contested = None
+        contested = None
         for h in hits:
             space, em_id, kind = h.payload  # type: ignore[misc]
             if space == EMERGENCY and kind == STRONG and not self._negated(text, h.start):
                 if em_id not in ruled_out:
                     return em_id, None  # type: ignore[return-value]
                 contested = contested or em_id
-        return suspect, contested
+        return None, contested
 
     def _combine(self, u: Understanding, ctx: _Context, scores: dict[str, float], blend: Blend | None = None) -> Understanding:
         """The rules' intent unless the model prefers another by a clear gap of log-posteriors."""
