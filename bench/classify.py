@@ -76,6 +76,21 @@ def repeat_to(texts: list[str], count: int) -> list[str]:
     return [texts[i % len(texts)] for i in range(count)]
 
 
+def interleaved(a, b, messages: list[str], rounds: int) -> tuple[float, float, list[float]]:  # type: ignore[no-untyped-def]
+    """Seconds of a and of b over all messages, timed in rounds that alternate which goes first
+    (a machine whose load drifts slows both alike), and each round's ratio of speeds b-time/a-time."""
+    size = max(1, len(messages) // rounds)
+    chunks = [messages[i : i + size] for i in range(0, len(messages), size)]
+    a_s = b_s = 0.0
+    ratios = []
+    for n, chunk in enumerate(chunks):
+        order = (a, b) if n % 2 == 0 else (b, a)
+        took = {fn: rate(fn, chunk)[1] for fn in order}
+        a_s, b_s = a_s + took[a], b_s + took[b]
+        ratios.append(took[b] / took[a])
+    return a_s, b_s, ratios
+
+
 def rate(fn, messages: list[str]) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """(messages/s, seconds) for fn over messages, with the collector off while timing."""
     gc.collect()
@@ -129,6 +144,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=10_000, help="messages timed (default 10000)")
     parser.add_argument("--builtin", action="store_true", help="use the built-in message list, not tests/data")
     parser.add_argument("--cli", action="store_true", help="also time `python -m bot classify` end to end")
+    parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds of classify and jieba (default 10)")
     parser.add_argument("--tune-only", action="store_true",
                         help="only golden_tune.jsonl (leave the hold-out set untouched while tuning)")
     args = parser.parse_args()
@@ -163,15 +179,17 @@ def main() -> int:
         understander.tokens(text)
         jieba.lcut(text)
 
-    classify_rate, classify_s = rate(understander.understand, messages)
-    jieba_rate, jieba_s = rate(jieba.lcut, messages)
+    classify_s, jieba_s, ratios = interleaved(understander.understand, jieba.lcut, messages, args.rounds)
+    classify_rate, jieba_rate = len(messages) / classify_s, len(messages) / jieba_s
     tokens_rate, tokens_s = rate(understander.tokens, messages)
 
     intents = Counter(understander.understand(t).intent for t in texts)
     print(f"  (a) Understander.understand : {classify_rate:10.0f} msg/s  ({classify_s:.2f} s, "
           f"{1e6 / classify_rate:.0f} µs/msg)")
     print(f"  (b) jieba.lcut (default)    : {jieba_rate:10.0f} msg/s  ({jieba_s:.2f} s, {1e6 / jieba_rate:.0f} µs/msg)")
-    print(f"  ratio classify / jieba      : {classify_rate / jieba_rate:10.3f}")
+    ratios.sort()
+    print(f"  ratio classify / jieba      : {classify_rate / jieba_rate:10.3f}  (over {len(ratios)} interleaved rounds: "
+          f"min {ratios[0]:.3f}, median {ratios[len(ratios) // 2]:.3f}, max {ratios[-1]:.3f})")
     print(f"  for context, Understander.tokens (own tokenizer, HMM off): {tokens_rate:.0f} msg/s "
           f"({1e6 / tokens_rate:.0f} µs/msg)")
     print(f"  intents over the distinct texts: {dict(intents.most_common())}")

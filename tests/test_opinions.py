@@ -3,6 +3,8 @@ understander weighs the department model against the rules' matter."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from bot.intents import Understander, normalize
@@ -184,3 +186,18 @@ def test_a_matter_the_rules_found_asks_the_model_for_more_unless_urged(
     assert ctx is not None and ctx.unmarked and u.candidates and u.candidates[0].score >= 1.0
     got = understander._combine(u, ctx, _intent_scores(understander, 8.0))
     assert (got.intent == "emergency") is called
+
+
+def test_packed_sums_hold_any_length(understander: Understander) -> None:
+    """Rows are summed as packed integers; past what one sum can hold they are summed in parts,
+    with the same scores as one sum (to the packing's rounding)."""
+    model = understander.opinions.intent
+    assert model is not None
+    text = normalize("楼上天天往下扔垃圾 物业也不管 " * 20)
+    whole = model.scores(text)
+    model_in_parts = copy.copy(model)
+    model_in_parts._max_grams = 7  # type: ignore[attr-defined]
+    parts = model_in_parts.scores(text)
+    assert whole.keys() == parts.keys()
+    assert all(abs(whole[k] - parts[k]) < 1e-6 for k in whole)
+    assert _best(whole) == "complaint"

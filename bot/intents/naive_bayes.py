@@ -48,9 +48,9 @@ def grams(prepared: str, characters: bool = True) -> list[str]:
 
 
 # Packed rows (see NaiveBayes): values to 1/_SCALE of a nat, _FIELD bits a label (room for the
-# sums of millions of grams).
-_SCALE = 1 << 12
-_FIELD = 40
+# sums of some twenty thousand grams; longer messages are summed in parts).
+_SCALE = 1 << 10
+_FIELD = 28
 _MASK = (1 << _FIELD) - 1
 
 
@@ -115,14 +115,19 @@ class NaiveBayes:
 
     def scores_of(self, grams_: list[str]) -> dict[str, float]:
         """``scores`` of a message by its ``features`` (models on the same message share them)."""
-        total = sum(filter(None, map(self._packed.get, grams_)))
-        known = total & _MASK
-        if known > self._max_grams:  # a field could overflow into the next (millions of grams)
-            raise ValueError(f"a message of {known} known grams is beyond what the packed sums hold")
-        base = known * self._floor
-        return {
-            c: p + base + ((total >> shift) & _MASK) / _SCALE for c, p, shift in zip(self.labels, self._prior, self._shifts)
-        }
+        rows = list(filter(None, map(self._packed.get, grams_)))
+        step = self._max_grams  # rows a sum can hold before a field overflows into the next
+        if len(rows) <= step:
+            return self._unpacked(sum(rows), self._prior)
+        scores: Iterable[float] = self._prior
+        for i in range(0, len(rows), step):
+            scores = self._unpacked(sum(rows[i : i + step]), scores).values()
+        return dict(zip(self.labels, scores))
+
+    def _unpacked(self, total: int, base: Iterable[float]) -> dict[str, float]:
+        """``base`` plus the columns a sum of packed rows holds."""
+        floor = (total & _MASK) * self._floor  # the count field: each row's values sit above the floor
+        return {c: b + floor + ((total >> shift) & _MASK) / _SCALE for c, b, shift in zip(self.labels, base, self._shifts)}
 
     def _pack(self, row: list[float]) -> int:
         packed = 1  # the count field
