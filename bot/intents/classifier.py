@@ -420,25 +420,33 @@ class Understander:
                 break
         return any(neg in window for neg in negators)
 
-    def _emergency(self, text: str, hits: list[Hit], cues: dict[str, list[Hit]]) -> str | None:
-        if cues.get("past") or _DATE.search(text):  # "昨天着火了 墙都熏黑了": over, a complaint now
-            return None
-        if len(text) > _EMERGENCY_LONG and (len(text) > 3 * _EMERGENCY_LONG or not any(u in text for u in _URGENT)):
-            return None
-        ruled_out: set[str] = set()
+    def _emergency_signs(self, text: str, hits: list[Hit]) -> tuple[list[Hit], set[str], set[str]]:
+        """The emergency phrases not denied (in the order found), the emergencies a negative cue
+        rules out, and those a denial does ("没有着火": the resident says it is not happening)."""
         strong: list[Hit] = []
+        negative: set[str] = set()
+        denied: set[str] = set()
         for h in hits:
             space, em_id, kind = h.payload  # type: ignore[misc]
             if space != EMERGENCY:
                 continue
             if kind == NEGATIVE:
-                ruled_out.add(em_id)
+                negative.add(em_id)
             elif self._negated(text, h.start):
-                ruled_out.add(em_id)  # "没有着火": the resident says it is not happening
+                denied.add(em_id)
             else:
                 strong.append(h)
+        return strong, negative, denied
+
+    @staticmethod
+    def _emergency(text: str, signs: tuple[list[Hit], set[str], set[str]], cues: dict[str, list[Hit]]) -> str | None:
+        if cues.get("past") or _DATE.search(text):  # "昨天着火了 墙都熏黑了": over, a complaint now
+            return None
+        if len(text) > _EMERGENCY_LONG and (len(text) > 3 * _EMERGENCY_LONG or not any(u in text for u in _URGENT)):
+            return None
+        strong, negative, denied = signs
         for h in sorted(strong, key=lambda h: (h.fuzzy, h.start)):
-            if h.payload[1] not in ruled_out:  # type: ignore[index]
+            if h.payload[1] not in negative and h.payload[1] not in denied:  # type: ignore[index]
                 return h.payload[1]  # type: ignore[index,no-any-return]
         return None
 
@@ -599,13 +607,14 @@ class Understander:
             cues.add("question")
             embedded = False
 
-        emergency_id = self._emergency(norm, hits, cue_hits)
+        signs = self._emergency_signs(norm, hits)
+        emergency_id = self._emergency(norm, signs, cue_hits)
         if emergency_id:
             em = self._emergencies[emergency_id]
             return _understanding(
                 **base, intent="emergency", emergency=em.id, department=em.department, confidence=1.0, margin=1.0
             ), None
-        suspect, contested = self._suspect(norm, hits)
+        suspect, contested = self._suspect(signs)
         ctx = _Context(corrected, suspect)
         if "past" not in cue_hits:
             ctx.contested = contested
@@ -710,17 +719,18 @@ class Understander:
         return _understanding(**base, intent="other", confidence=0.9 if social else 0.5, margin=0.5, faq=faq), ctx
 
     # -- the second opinion ------------------------------------------------------------
-    def _suspect(self, text: str, hits: list[Hit]) -> tuple[str | None, str | None]:
-        """Emergency phrases not denied ("没有着火"): one that no negative cue of its emergency rules
-        out (only time or length did), and one that only such cues rule out ("烟道冒火星子")."""
-        ruled_out = {h.payload[1] for h in hits if h.payload[0] == EMERGENCY and h.payload[2] == NEGATIVE}  # type: ignore[index]
+    @staticmethod
+    def _suspect(signs: tuple[list[Hit], set[str], set[str]]) -> tuple[str | None, str | None]:
+        """Of the emergency phrases not denied: the first that no negative cue of its emergency
+        rules out (only time or length did), else the first that only such cues rule out
+        ("烟道冒火星子")."""
+        strong, negative, _ = signs
         contested = None
-        for h in hits:
-            space, em_id, kind = h.payload  # type: ignore[misc]
-            if space == EMERGENCY and kind == STRONG and not self._negated(text, h.start):
-                if em_id not in ruled_out:
-                    return em_id, None  # type: ignore[return-value]
-                contested = contested or em_id
+        for h in strong:
+            em_id = h.payload[1]  # type: ignore[index]
+            if em_id not in negative:
+                return em_id, None  # type: ignore[return-value]
+            contested = contested or em_id
         return None, contested
 
     def _combine(self, u: Understanding, ctx: _Context, scores: dict[str, float], blend: Blend | None = None) -> Understanding:
