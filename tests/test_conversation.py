@@ -157,3 +157,16 @@ async def test_restart_keeps_the_conversation(aiohttp_client, settings, understa
     alice = Resident(client, sender, user="o_restart")
     assert "拍照" in await alice.say("阳光小区3号楼")
     await client.close()
+
+
+async def test_a_report_only_the_models_understood_is_confirmed_then_drafted(client, sender, services) -> None:
+    """No phrase of any matter ("道闸杆子抬不起来"): the bot offers the models' likeliest matters
+    as numbered options instead of opening a ticket on a guess; choosing one starts its draft."""
+    alice = Resident(client, sender)
+    options = await alice.say("大门的道闸杆子抬不起来了 车都堵在外头")
+    assert "1." in options and "都不是" in options and "将转交" not in options
+    assert await services.tickets.of_user(alice.user) == []
+    chosen = await alice.say("1")
+    assert "「门禁、单元门、道闸」" in chosen and "将转交" in chosen
+    state = await services.store.conversations.load(alice.user)
+    assert state["step"] == "draft" and state["draft"]["matter"] == "access_gate"
