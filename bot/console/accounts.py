@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import re
 from typing import Literal
 
@@ -23,8 +24,13 @@ LOCKOUT = 15 * 60  # seconds
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY = _hasher.hash("wuye-console-dummy-password")
+
+
+@functools.cache
+def _dummy() -> str:
+    """Verified against when the username is unknown, so a wrong name costs as long as a wrong
+    password. Made at the first sign-in, not at import (a hash takes ~0.1 s; every CLI run imports this)."""
+    return _hasher.hash("wuye-console-dummy-password")
 
 
 class Account(BaseModel):
@@ -91,7 +97,7 @@ class Accounts:
         if await self.repo.failures(username) >= MAX_FAILURES:
             raise Locked(await self.repo.locked_for(username))
         account = await self.get(username) if USERNAME.match(username) else None
-        if await asyncio.to_thread(_verify, account.password_hash if account else _DUMMY, password) and account:
+        if await asyncio.to_thread(_verify, account.password_hash if account else None, password) and account:
             await self.repo.clear_failures(username)
             if _hasher.check_needs_rehash(account.password_hash):
                 account.password_hash = await asyncio.to_thread(_hasher.hash, password)
@@ -102,8 +108,9 @@ class Accounts:
         return None
 
 
-def _verify(digest: str, password: str) -> bool:
+def _verify(digest: str | None, password: str) -> bool:
+    """``password`` against ``digest`` (None: an unknown user, checked against the dummy hash)."""
     try:
-        return _hasher.verify(digest, password)
+        return _hasher.verify(digest or _dummy(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
