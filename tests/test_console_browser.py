@@ -9,6 +9,7 @@ import io
 import os
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 from playwright.async_api import async_playwright, expect
 
@@ -22,22 +23,28 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 
 
+@pytest.fixture
+async def console(aiohttp_server, settings, understander, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """(services, base URL, screenshot folder) of a running app, with Chromium checked first."""
+    # CI installs chromium (.ci/run): its absence is a broken machine, not a reason to skip.
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium fonts-wqy-microhei"
+    shots = Path(os.environ.get("WUYE_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    server = await aiohttp_server(make_app(settings, understander))
+    services = server.app[SERVICES]
+    base = str(server.make_url("")).rstrip("/")
+    return services, base, shots
+
+
 async def sign_in_page(page, username: str) -> None:  # type: ignore[no-untyped-def]
     """Fill in and send the sign-in form the console showed."""
     await page.get_by_label("用户名").fill(username)
     await page.get_by_label("密码").fill(PASSWORD)
     await page.get_by_role("button", name="登录").click()
 
-async def test_sign_in_filter_accept_resolve_and_export_in_a_browser(aiohttp_server, settings, understander, tmp_path: Path) -> None:
-    # CI installs chromium (.ci/run): its absence is a broken machine, not a reason to skip.
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium fonts-wqy-microhei"
-    shots = Path(os.environ.get("WUYE_SCREENSHOTS") or tmp_path / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
+async def test_sign_in_filter_accept_resolve_and_export_in_a_browser(console, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    services, base, shots = console
     print(f"\nconsole screenshots: {shots}")
-
-    server = await aiohttp_server(make_app(settings, understander))
-    services = server.app[SERVICES]
-    base = str(server.make_url("")).rstrip("/")
     target = await file_ticket(services, "high_altitude_throwing", "阳光小区3号楼2单元", "楼上老有人高空抛物 今天差点砸到我孩子")
     other = await file_ticket(services, "parking_disorder", "幸福家园东门", "小区车辆乱停放 堵住了单元门口")
     late = await file_ticket(services, "theft", "锦绣花园8号楼", "电动车电瓶被偷了")
@@ -113,13 +120,8 @@ async def test_sign_in_filter_accept_resolve_and_export_in_a_browser(aiohttp_ser
     assert {p.name for p in shots.iterdir()} >= {"ledger.png", "ticket-resolved.png", "dashboard.png", "phone-ledger.png"}
 
 
-async def test_an_editor_edits_an_faq_answer_in_a_browser(aiohttp_server, settings, understander, tmp_path: Path) -> None:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium fonts-wqy-microhei"
-    shots = Path(os.environ.get("WUYE_SCREENSHOTS") or tmp_path / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
-    server = await aiohttp_server(make_app(settings, understander))
-    services = server.app[SERVICES]
-    base = str(server.make_url("")).rstrip("/")
+async def test_an_editor_edits_an_faq_answer_in_a_browser(console) -> None:  # type: ignore[no-untyped-def]
+    services, base, shots = console
     await make_user(services, "ed", "editor", name="编辑小李")
     new_answer = "【浏览器测试】物业费问题请先与物业企业协商。"
 
@@ -148,17 +150,12 @@ async def test_an_editor_edits_an_faq_answer_in_a_browser(aiohttp_server, settin
     assert (await services.store.faq.overlay()).entries["property_fee_unpaid_consequences"].answer == new_answer
 
 
-async def test_the_dashboard_with_a_year_of_tickets_in_a_browser(aiohttp_server, settings, understander, tmp_path: Path) -> None:
+async def test_the_dashboard_with_a_year_of_tickets_in_a_browser(console) -> None:  # type: ignore[no-untyped-def]
     """A screenshot of the dashboard with last year and this year filled in, and a 红黑榜."""
     from bot.calendar import CHINA, now
     from bot.roles import Role
 
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium fonts-wqy-microhei"
-    shots = Path(os.environ.get("WUYE_SCREENSHOTS") or tmp_path / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
-    server = await aiohttp_server(make_app(settings, understander))
-    services = server.app[SERVICES]
-    base = str(server.make_url("")).rstrip("/")
+    services, base, shots = console
     today = now()
     for company, compound in (("安泰物业", "阳光小区"), ("恒通物业", "幸福家园"), ("金盾物业", "锦绣花园"), ("康居物业", "和谐家园")):
         code = await services.roles.invite(Role(kind="staff", company=company, compounds=[compound]))
