@@ -311,6 +311,7 @@ class Understander:
     def _build_faq(self) -> None:
         """Every phrasing as a set of content tokens; a token's weight is its IDF over the entries."""
         phrasings: list[tuple[str, str, frozenset[str]]] = []  # (entry id, characters, tokens)
+        self._faq_order = {entry.id: i for i, entry in enumerate(self.knowledge.faq)}
         postings: dict[str, set[str]] = defaultdict(set)
         for entry in self.knowledge.faq:
             for phrasing in [entry.question, *entry.phrasings]:
@@ -322,17 +323,22 @@ class Understander:
             for kw in entry.keywords:
                 postings[normalize(kw)].add(entry.id)
         n = max(1, len(self.knowledge.faq))
-        self._faq_order = {entry.id: i for i, entry in enumerate(self.knowledge.faq)}
         self._faq_idf = {t: math.log(1 + n / len(ids)) for t, ids in postings.items()}
-        self._faq_postings = {t: frozenset(ids) for t, ids in postings.items()}
+        self._faq_postings = {t: tuple(sorted(ids, key=self._faq_order.__getitem__)) for t, ids in postings.items()}
         self._faq_unknown_weight = math.log(1 + n)
-        # For match_faq: each entry's phrasings as (tokens, norm), and their characters (rapidfuzz's choices).
-        self._faq_by_entry: dict[str, list[tuple[frozenset[str], float]]] = defaultdict(list)
+        # For match_faq: each phrasing's entry and norm, the phrasings holding each token, and each
+        # entry's phrasings by their characters (rapidfuzz's choices).
+        self._faq_phrasing_entry: list[str] = []
+        self._faq_phrasing_norm: list[float] = []
+        holding: dict[str, list[int]] = defaultdict(list)
         self._faq_choices: dict[str, list[str]] = defaultdict(list)
-        for entry_id, chars, tokens in phrasings:
-            norm = math.sqrt(sum(self._faq_idf[t] ** 2 for t in tokens)) or 1.0
-            self._faq_by_entry[entry_id].append((tokens, norm))
+        for n_phrasing, (entry_id, chars, tokens) in enumerate(phrasings):
+            self._faq_phrasing_entry.append(entry_id)
+            self._faq_phrasing_norm.append(math.sqrt(sum(self._faq_idf[t] ** 2 for t in tokens)) or 1.0)
+            for t in tokens:
+                holding[t].append(n_phrasing)
             self._faq_choices[entry_id].append(chars)
+        self._faq_phrasings_of = {t: tuple(ns) for t, ns in holding.items()}
 
     def _tokens(self, text: str) -> list[str]:
         return [t for t in self.tokenizer.cut(_PUNCT.sub(" ", text), False) if t.strip() and t not in _STOP]
@@ -344,7 +350,8 @@ class Understander:
         if not tokens:
             return []
         weights: dict[str, float] = {}
-        votes: dict[str, float] = defaultdict(float)
+        votes: dict[str, float] = {}
+        get = votes.get
         for t in sorted(tokens):  # a fixed order: the same sums, the same ties, every run
             idf = self._faq_idf.get(t)
             if idf is None:
@@ -353,7 +360,7 @@ class Understander:
                 continue
             weights[t] = idf
             for entry_id in self._faq_postings[t]:
-                votes[entry_id] += idf
+                votes[entry_id] = get(entry_id, 0.0) + idf
         keyword_hits: dict[str, int] = defaultdict(int)
         for entry_id in keyword_entries:
             keyword_hits[entry_id] += 1
@@ -366,28 +373,30 @@ class Understander:
         candidates = [*shortlist, *(e for e in keyword_hits if e not in shortlist)]
         q_norm = math.sqrt(sum(w * w for w in weights.values()))
         chars = _PUNCT.sub("", normalized)
-        # What each candidate's phrasings share with the message: the products weight × IDF of the
-        # common tokens (every token of a phrasing has an IDF), summed in sorted order so that the
-        # same tokens give the same float whatever the set order.
+        # What each phrasing shares with the message: the sum of weight × IDF over the common tokens,
+        # added up token by token from the smallest product (the same float whatever the set order).
         idf = self._faq_idf
         products = {t: weights[t] * idf[t] for t in tokens if t in idf}
-        present = products.keys() & tokens
-        by_entry = self._faq_by_entry
+        shared: dict[int, float] = {}
+        phrasings_of = self._faq_phrasings_of
+        for t in sorted(products, key=products.__getitem__):
+            product = products[t]
+            for n_phrasing in phrasings_of.get(t, ()):
+                shared[n_phrasing] = shared.get(n_phrasing, 0.0) + product
+        # Each candidate's best phrasing by cosine.
+        best: dict[str, float] = dict.fromkeys(candidates, 0.0)
+        entry_of, norm_of = self._faq_phrasing_entry, self._faq_phrasing_norm
+        for n_phrasing, total in shared.items():
+            entry_id = entry_of[n_phrasing]
+            if entry_id in best:
+                cosine = total / norm_of[n_phrasing]
+                if cosine > best[entry_id]:
+                    best[entry_id] = cosine
         coarse: list[tuple[float, str, float]] = []
         for entry_id in candidates:
-            best = 0.0
-            for p_tokens, p_norm in by_entry[entry_id]:
-                common = p_tokens & present
-                if common:
-                    if len(common) == 1:
-                        shared = products[next(iter(common))] / p_norm
-                    else:
-                        shared = sum(sorted([products[t] for t in common])) / p_norm
-                    if shared > best:
-                        best = shared
-            best /= q_norm
+            cosine = best[entry_id] / q_norm
             bonus = min(0.2, 0.1 * keyword_hits.get(entry_id, 0))
-            coarse.append((best + bonus, entry_id, best))
+            coarse.append((cosine + bonus, entry_id, cosine))
         coarse.sort(key=lambda c: (-c[0], order[c[1]]))
         scored = []
         choices_of = self._faq_choices
