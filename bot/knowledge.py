@@ -59,7 +59,10 @@ class Emergency(BaseModel):
     number: str  # "119", "110", "120", "96333"
     department: str
     keywords: list[str] = Field(min_length=1)
-    negative: list[str] = []
+    negative: list[str] = []  # the words mean something else here (烟道, 燃气费)
+    # said of a risk, the past or general knowledge ("应该怎么逃生"): not happening now, and not
+    # for the statistical second opinion to call back either
+    not_now: list[str] = []
     advice: str  # one line said after the number
 
 

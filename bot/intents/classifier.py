@@ -42,6 +42,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import rjieba
 from pydantic_core import PydanticUndefined
@@ -107,7 +108,7 @@ _EXTRA_CUES: dict[str, tuple[str, ...]] = {
         "全凭", "一张嘴", "从来不", "从来没", "从没", "逼我们", "逼着", "强迫", "也没用", "都没用", "没啥用", "跟没交一样",
         "白交", "凭什么", "凭啥", "不是+吗", "不是+么", "难道", "还让不让", "是不是没人管", "有没有人管",
         "糊弄", "敷衍", "坑人", "坑业主", "黑心", "霸王", "岂有此理", "像话吗", "无法无天", "天理", "王法", "讲不讲理",
-        "简直", "太过分", "欺负", "忍无可忍", "受不了", "烦死", "吓人", "吓死", "跟他们没关系", "跟我们没关系", "踢皮球", "推来推去", "互相推诿", "推诿", "扯皮", "做样子", "搞了个样子", "走过场", "走形式", "形同虚设",
+        "简直", "个鬼", "太过分", "欺负", "忍无可忍", "受不了", "烦死", "吓人", "吓死", "跟他们没关系", "跟我们没关系", "踢皮球", "推来推去", "互相推诿", "推诿", "扯皮", "做样子", "搞了个样子", "走过场", "走形式", "形同虚设",
         "摆设", "修了又坏", "老坏", "总坏", "经常坏", "三天两头", "修了好几次", "好几次", "多次", "屡次", "没人理", "啥+都没", "啥+也没", "什么+都没", "啥证", "评评理", "不通知",
         "也不通知", "也不贴", "也不公示", "不公布", "不公示", "拖了", "一拖再拖", "到现在也没", "到现在都没", "不作为",
     ),
@@ -123,7 +124,7 @@ _EQUIPMENT = frozenset({"elevator_safety", "public_security", "fire_facility_dam
 _BROKEN = ("坏", "故障", "不能用", "停了", "不亮", "不好使", "漏", "没反应", "按钮", "关不上", "打不开", "失灵")
 _REPAIR_MATTER = "common_repair"
 
-STRONG, WEAK, NEGATIVE = "strong", "weak", "negative"
+STRONG, WEAK, NEGATIVE, NOT_NOW = "strong", "weak", "negative", "not_now"
 EMERGENCY, MATTER, FAQ, VOCAB, CUE = "emergency", "matter", "faq", "vocab", "cue"
 
 
@@ -209,6 +210,15 @@ class _Gates:
     faq: float
 
 
+class _Signs(NamedTuple):
+    """What a message says of each emergency."""
+
+    strong: list[Hit]  # its phrases, not denied, in the order found
+    negative: set[str]  # emergencies a negative or not-now cue rules out
+    denied: set[str]  # emergencies a denial rules out ("没有着火")
+    not_now: set[str]  # emergencies said of a risk, the past or general knowledge ("应该怎么逃生")
+
+
 @dataclass(slots=True)
 class _Context:
     """What the rules found that the intent of another reading needs (its department, its FAQ)."""
@@ -220,6 +230,7 @@ class _Context:
     matter: str | None = None
     who: bool = False
     asks: bool = False  # a question word or mark, an inquiry
+    upset: bool = False  # indignation or a call to act (grievance, rhetorical cues)
     faq: list[FaqMatch] = field(default_factory=list)
     faq_keywords: list[str] = field(default_factory=list)
 
@@ -239,6 +250,9 @@ class Blend:
     gap_bare: float = 30.0
     gap_unasked: float = math.inf  # to make a policy question of a message without a question word
     gap_who: float = math.inf  # to take a "X 找谁" question for anything else
+    # to take a complaint in which the rules heard indignation or a call to act ("正常个鬼",
+    # "能不能管管") for a question or a repair
+    gap_upset: float = 40.0
     emergency_gap: float = math.inf
     # to call an emergency where the rules saw no emergency phrase, denied or not, and nothing
     # said to be over: missing one costs more than a needless number
@@ -280,6 +294,7 @@ class Understander:
         for e in knowledge.emergencies:
             entries += [(p, (EMERGENCY, e.id, STRONG)) for p in e.keywords]
             entries += [(p, (EMERGENCY, e.id, NEGATIVE)) for p in e.negative]
+            entries += [(p, (EMERGENCY, e.id, NOT_NOW)) for p in e.not_now]
         for m in knowledge.matters:
             for kind, phrases in ((STRONG, m.keywords), (WEAK, m.weak), (NEGATIVE, m.negative)):
                 entries += [(p, (MATTER, m.id, kind)) for p in phrases]
@@ -429,31 +444,31 @@ class Understander:
                 break
         return any(neg in window for neg in negators)
 
-    def _emergency_signs(self, text: str, hits: list[Hit]) -> tuple[list[Hit], set[str], set[str]]:
-        """The emergency phrases not denied (in the order found), the emergencies a negative cue
-        rules out, and those a denial does ("没有着火": the resident says it is not happening)."""
-        strong: list[Hit] = []
-        negative: set[str] = set()
-        denied: set[str] = set()
+    def _emergency_signs(self, text: str, hits: list[Hit]) -> _Signs:
+        """What the message says of each emergency (see ``_Signs``)."""
+        signs = _Signs([], set(), set(), set())
         for h in hits:
             space, em_id, kind = h.payload  # type: ignore[misc]
             if space != EMERGENCY:
                 continue
             if kind == NEGATIVE:
-                negative.add(em_id)
+                signs.negative.add(em_id)
+            elif kind == NOT_NOW:
+                signs.negative.add(em_id)
+                signs.not_now.add(em_id)
             elif self._negated(text, h.start):
-                denied.add(em_id)
+                signs.denied.add(em_id)
             else:
-                strong.append(h)
-        return strong, negative, denied
+                signs.strong.append(h)
+        return signs
 
     @staticmethod
-    def _emergency(text: str, signs: tuple[list[Hit], set[str], set[str]], cues: dict[str, list[Hit]]) -> str | None:
+    def _emergency(text: str, signs: _Signs, cues: dict[str, list[Hit]]) -> str | None:
         if cues.get("past") or _DATE.search(text):  # "昨天着火了 墙都熏黑了": over, a complaint now
             return None
         if len(text) > _EMERGENCY_LONG and (len(text) > 3 * _EMERGENCY_LONG or not any(u in text for u in _URGENT)):
             return None
-        strong, negative, denied = signs
+        strong, negative, denied, _ = signs
         for h in sorted(strong, key=lambda h: (h.fuzzy, h.start)):
             if h.payload[1] not in negative and h.payload[1] not in denied:  # type: ignore[index]
                 return h.payload[1]  # type: ignore[index,no-any-return]
@@ -561,7 +576,8 @@ class Understander:
         """A homophone hit whose characters are a word themselves ("经常", "看起来" is not 砍起来), or
         (two characters) whose second character begins a word with the next ("楼电梯" is not 漏电)."""
         is_word = self.tokenizer.has_word
-        if is_word(text[h.start : h.end]):
+        heard = text[h.start : h.end]
+        if is_word(heard) or (heard.endswith("了") and is_word(heard[:-1])):  # "搭起来了" is not 打起来了
             return True
         return h.end - h.start == 2 and is_word(text[h.start + 1 : h.end + 1])
 
@@ -673,6 +689,7 @@ class Understander:
         complaints = len({h.phrase for h in cue_hits.get("complaint", ())})
         requests = len({h.phrase for h in cue_hits.get("request", ())})
         rhetorical = len({h.phrase for h in cue_hits.get("rhetorical", ())})
+        ctx.upset = bool(grievance or (rhetorical and not requests))
         ask = 3.0 * who + 1.5 * ("modal" in cues) + 1.0 * ("question" in cues) + 1.5 * bool(cue_hits.get("inquiry"))
         report = 2.5 * min(grievance, 2) + 1.5 * min(complaints, 2) + 1.0 * min(rhetorical, 2) + 0.5 * min(narration, 4)
         report += 1.5 * min(requests, 2)  # "能派人换个灯泡不" asks for a visit, not about a rule
@@ -729,17 +746,18 @@ class Understander:
 
     # -- the second opinion ------------------------------------------------------------
     @staticmethod
-    def _suspect(signs: tuple[list[Hit], set[str], set[str]]) -> tuple[str | None, str | None]:
+    def _suspect(signs: _Signs) -> tuple[str | None, str | None]:
         """Of the emergency phrases not denied: the first that no negative cue of its emergency
-        rules out (only time or length did), else the first that only such cues rule out
-        ("烟道冒火星子")."""
-        strong, negative, _ = signs
+        rules out (only time or length did), else the first that only its topic words rule out
+        ("烟道冒火星子"; not "应该怎么逃生": that says it is not happening)."""
+        strong, negative, _, not_now = signs
         contested = None
         for h in strong:
             em_id = h.payload[1]  # type: ignore[index]
             if em_id not in negative:
                 return em_id, None  # type: ignore[return-value]
-            contested = contested or em_id
+            if em_id not in not_now:
+                contested = contested or em_id
         return None, contested
 
     def _combine(self, u: Understanding, ctx: _Context, scores: dict[str, float], blend: Blend | None = None) -> Understanding:
@@ -778,6 +796,8 @@ class Understander:
         gap = blend.gap_bare if (ctx.matter is None and best in ("complaint", "repair")) else blend.gap
         if best == "policy_question" and not ctx.asks:
             gap = max(gap, blend.gap_unasked)
+        if ctx.upset and u.intent == "complaint" and best in ("policy_question", "repair"):
+            gap = max(gap, blend.gap_upset)
         if ctx.who and u.intent == "policy_question":
             gap = max(gap, blend.gap_who)
         if best_s - scores.get(u.intent, -math.inf) <= gap * blend.scale(ctx.corrected):
