@@ -196,6 +196,10 @@ def _understanding(**fields: object) -> Understanding:
     return _bare(Understanding, values, set(fields))
 
 
+def _strong_order(h: Hit) -> tuple[bool, int]:
+    return h.fuzzy, h.start - h.end
+
+
 def _sound_policy(payload: object) -> bool | int:
     space, _, kind = payload  # type: ignore[misc]
     if space == CUE:
@@ -469,23 +473,27 @@ class Understander:
         if len(text) > _EMERGENCY_LONG and (len(text) > 3 * _EMERGENCY_LONG or not any(u in text for u in _URGENT)):
             return None
         strong, negative, denied, _ = signs
+        if not strong:
+            return None
         for h in sorted(strong, key=lambda h: (h.fuzzy, h.start)):
             if h.payload[1] not in negative and h.payload[1] not in denied:  # type: ignore[index]
                 return h.payload[1]  # type: ignore[index,no-any-return]
         return None
 
     def _score_matters(self, text: str, hits: list[Hit]) -> tuple[dict[str, float], dict[str, int]]:
-        mine = [h for h in hits if h.payload[0] == MATTER]  # type: ignore[index]
+        by_kind: dict[str, list[Hit]] = {STRONG: [], WEAK: [], NEGATIVE: []}
+        for h in hits:
+            if h.payload[0] == MATTER:  # type: ignore[index]
+                by_kind[h.payload[2]].append(h)  # type: ignore[index]
         # A negative phrase that is itself denied ("没漏气", "不是漏气") does not rule its matter out.
         ruled_out = {
-            h.payload[1] for h in mine  # type: ignore[index]
-            if h.payload[2] == NEGATIVE and not self._negated(text, h.start)  # type: ignore[index]
-            and text[h.start - 1 : h.start] != "不"  # "不困人": denied
+            h.payload[1] for h in by_kind[NEGATIVE]  # type: ignore[index]
+            if not self._negated(text, h.start) and text[h.start - 1 : h.start] != "不"  # "不困人": denied
         }
         scores: dict[str, float] = defaultdict(float)
         taken: list[tuple[int, int]] = []
         # Longest strong phrases first; a shorter phrase inside a longer one adds nothing.
-        strong = sorted((h for h in mine if h.payload[2] == STRONG), key=lambda h: (h.fuzzy, h.start - h.end))  # type: ignore[index]
+        strong = sorted(by_kind[STRONG], key=_strong_order)
         first_seen: dict[str, int] = {}
         for h in strong:
             matter_id = h.payload[1]  # type: ignore[index]
@@ -499,9 +507,9 @@ class Understander:
             length = len(h.phrase) - h.phrase.count("+")
             scores[matter_id] += (1.0 + 0.08 * min(length, 8)) * (0.8 if h.fuzzy else 1.0)
             first_seen[matter_id] = min(first_seen.get(matter_id, 999), h.start)
-        for h in mine:
-            matter_id, kind = h.payload[1], h.payload[2]  # type: ignore[index]
-            if kind == WEAK and matter_id not in ruled_out:
+        for h in by_kind[WEAK]:
+            matter_id = h.payload[1]  # type: ignore[index]
+            if matter_id not in ruled_out:
                 scores[matter_id] += 0.35
                 first_seen.setdefault(matter_id, 500 + h.start)
         # Ties go to the matter named first.
@@ -602,11 +610,12 @@ class Understander:
         u, ctx = self.rules(text)
         if ctx is None:
             return u
-        seen = features(ctx.corrected)
-        if self.opinions.intent is not None:
-            u = self._combine(u, ctx, self.opinions.intent.scores_of(seen))
-        if u.intent in TICKET_INTENTS and self.opinions.department is not None:
-            u = self._route(u, ctx, self.opinions.department.scores_of(seen))
+        panel = self.opinions.panel
+        sums = panel.read(features(ctx.corrected))
+        if "intent" in panel:
+            u = self._combine(u, ctx, panel.scores("intent", sums))
+        if u.intent in TICKET_INTENTS and "department" in panel:
+            u = self._route(u, ctx, panel.scores("department", sums))
         return u
 
     def rules(self, text: str) -> tuple[Understanding, _Context | None]:
@@ -616,7 +625,7 @@ class Understander:
         tickets = [f"WY{d}-{int(n):04d}" for d, n in TICKET_NUMBER.findall(norm)]
         base = {"text": text, "normalized": norm, "tickets": tickets}
 
-        found = list(self._index.find(norm))
+        found = self._index.find(norm)
         hits = [h for h in found if h.payload[0] != CUE]  # type: ignore[index]
         if any(h.fuzzy for h in hits):
             spans = [(h.start, h.end) for h in found if not h.fuzzy and "+" not in h.phrase]

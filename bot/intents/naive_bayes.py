@@ -3,8 +3,9 @@
 
 Trained at start-up (see ``opinions.py``) from ``knowledge/examples.jsonl`` and the knowledge's
 own phrases. Scoring is one dictionary look-up per gram and one sum of integers, done in C
-(``map(dict.get, …)``; each gram's row is packed into one integer), so a model costs a few
-microseconds per message.
+(``map(dict.get, …)``; each gram's row is packed into one integer). Models that read the same
+message share one table (``Panel``): the look-ups, not the arithmetic, are what costs (each
+misses the CPU's caches), and one table needs them once for all its models.
 
 The models do not decide alone: ``Understander`` weighs them against the rules (see
 ``classifier.py``).
@@ -141,3 +142,46 @@ class NaiveBayes:
         top = max(raw.values())
         z = sum(math.exp(s - top) for s in raw.values())
         return {c: math.exp(s - top) / z for c, s in raw.items()}
+
+
+class Panel:
+    """Several models scored from one table: each gram's packed rows side by side in one integer
+    (a model's rows above the bits of the models before it), so one look-up per gram and one sum
+    serve them all. A model's part of the sum is exactly the sum its own table would give."""
+
+    def __init__(self, **models: NaiveBayes | None) -> None:
+        self._models = {name: m for name, m in models.items() if m}
+        self._places: dict[str, tuple[int, int]] = {}  # model → (offset, mask) of its bits
+        table: dict[str, int] = {}
+        offset = 0
+        for name, model in self._models.items():
+            width = _FIELD * (len(model.labels) + 1)
+            self._places[name] = (offset, (1 << width) - 1)
+            for gram, row in model._packed.items():
+                table[gram] = table.get(gram, 0) | (row << offset)
+            offset += width
+        self._table = table
+        # A part of the sum holds at most this many rows of any one model.
+        self._step = min((m._max_grams for m in self._models.values()), default=1)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._models
+
+    def read(self, grams_: list[str]) -> list[int]:
+        """The sums of a message's rows (one sum, or several parts for a very long message)."""
+        rows = list(filter(None, map(self._table.get, grams_)))
+        step = self._step
+        if len(rows) <= step:
+            return [sum(rows)]
+        return [sum(rows[i : i + step]) for i in range(0, len(rows), step)]
+
+    def scores(self, name: str, sums: list[int]) -> dict[str, float]:
+        """One model's ``scores`` from a message's ``read``."""
+        model = self._models[name]
+        offset, mask = self._places[name]
+        if len(sums) == 1:
+            return model._unpacked((sums[0] >> offset) & mask, model._prior)
+        scores: Iterable[float] = model._prior
+        for total in sums:
+            scores = model._unpacked((total >> offset) & mask, scores).values()
+        return dict(zip(model.labels, scores))

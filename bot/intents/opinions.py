@@ -13,9 +13,9 @@ one of those departments' matters that the matters' phrases alone find likeliest
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bot.intents.naive_bayes import NaiveBayes
+from bot.intents.naive_bayes import NaiveBayes, Panel
 from bot.intents.normalize import normalize
 from bot.knowledge import Knowledge
 
@@ -29,6 +29,8 @@ class Opinions:
     department: NaiveBayes | None
     matter_by_department: dict[str, NaiveBayes]  # department code → a model over its matters
     emergency: NaiveBayes | None = None  # which emergency (by id)
+    # the intent and department models, read from one table (every message needs both)
+    panel: Panel = field(default_factory=Panel)
 
 
 def _parts(phrases: Iterable[str]) -> list[str]:
@@ -77,7 +79,7 @@ def train(knowledge: Knowledge) -> Opinions:
         if allowed:
             labelled.append((x.text, _silver(by_phrases, x.text, allowed)))
     if not labelled:
-        return Opinions(intent, None, {}, emergency)
+        return Opinions(intent, None, {}, emergency, Panel(intent=intent))
 
     # Only departments with matters: a complaint goes to a department through one of its matters.
     routable = sorted(set(department_of.values()))
@@ -92,4 +94,4 @@ def train(knowledge: Knowledge) -> Opinions:
     for code in routable:
         docs = [(text, m) for text, m in (*phrases, *labelled) if department_of[m] == code]
         matter_by_department[code] = NaiveBayes(docs, prior_from=[m for _, m in labelled if department_of[m] == code])
-    return Opinions(intent, department, matter_by_department, emergency)
+    return Opinions(intent, department, matter_by_department, emergency, Panel(intent=intent, department=department))
