@@ -654,7 +654,7 @@ class Understander:
             ctx.contested = contested
             ctx.unmarked = not any(h.payload[0] == EMERGENCY for h in hits)  # type: ignore[index]
         # Asking after a report is short; a long message that mentions "上次投诉" is a report itself.
-        if tickets or ("status" in cues and len(norm) <= _LONG):
+        if tickets or ("status" in cues and "offtopic" not in cues and len(norm) <= _LONG):
             return _understanding(**base, intent="status_query", confidence=0.95, margin=0.9), (None if tickets else ctx)
 
         scores, _ = self._score_matters(norm, hits)
@@ -699,7 +699,7 @@ class Understander:
         requests = len({h.phrase for h in cue_hits.get("request", ())})
         rhetorical = len({h.phrase for h in cue_hits.get("rhetorical", ())})
         ctx.upset = bool(grievance or (rhetorical and not requests))
-        ask = 3.0 * who + 1.5 * ("modal" in cues) + 1.0 * ("question" in cues) + 1.5 * bool(cue_hits.get("inquiry"))
+        ask = 2.0 * who + 1.5 * ("modal" in cues) + 1.0 * ("question" in cues) + 1.5 * bool(cue_hits.get("inquiry"))
         report = 2.5 * min(grievance, 2) + 1.5 * min(complaints, 2) + 1.0 * min(rhetorical, 2) + 0.5 * min(narration, 4)
         report += 1.5 * min(requests, 2)  # "能派人换个灯泡不" asks for a visit, not about a rule
         if question and ranked and report >= ask:
