@@ -1,5 +1,6 @@
-"""Text as residents type it → one canonical form: simplified, half-width, no emoji, Arabic
-numerals in addresses. Pure and fast: every step is a table lookup or one regex pass."""
+"""Text as residents type it → one canonical form: simplified, half-width, no emoji, dialect
+words in Mandarin (``knowledge/dialect.yaml``), Arabic numerals in addresses. Pure and fast: every
+step is a table lookup or one regex pass."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from functools import lru_cache
 from importlib import resources
 
 import cn2an
+import yaml
 
 _FULL_TO_HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
@@ -47,6 +49,18 @@ def _fold_table() -> dict[int, str]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _dialect() -> tuple[re.Pattern[str], dict[str, str], frozenset[str]] | None:
+    """The dialect words (folded like any text) as one pattern, longest first; their replacements;
+    and their first characters, to pass over a message that has none at once."""
+    raw = yaml.safe_load(resources.files("knowledge").joinpath("dialect.yaml").read_text(encoding="utf-8")) or {}
+    table = {str(k).translate(_fold_table()): str(v) for k, v in raw.items()}
+    if not table:
+        return None
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)))
+    return pattern, table, frozenset(k[0] for k in table)
+
+
 def _address_number(match: re.Match[str]) -> str:
     try:
         return str(cn2an.cn2an(match.group(1), "smart"))
@@ -56,6 +70,10 @@ def _address_number(match: re.Match[str]) -> str:
 
 def normalize(text: str) -> str:
     text = text.translate(_fold_table())
+    dialect = _dialect()
+    if dialect is not None and not dialect[2].isdisjoint(text):
+        pattern, table, _ = dialect
+        text = pattern.sub(lambda m: table[m.group()], text)
     text = _NOISE.sub(" ", text)
     text = _ADDRESS_NUMBER.sub(_address_number, text)
     return _SPACES.sub(" ", text).strip().lower()
