@@ -13,7 +13,7 @@ router = Router()
 async def policy_question(understanding: Understanding, understander: Understander, conversation: Conversation) -> Reply:
     knowledge = understander.knowledge
     best = understanding.faq[0] if understanding.faq else None
-    if best and best.score >= understander.gates.faq:
+    if best and understander.answers(understanding.faq):
         entry = knowledge.faq_by_id[best.id]
         return Reply(text=knowledge.text("faq_answer", answer=entry.answer.strip(), citation=knowledge.cite(entry.sources)))
     # Questions the knowledge base nearly answers, to ask again in its words.
