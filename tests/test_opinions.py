@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from bot.intents import Understander, normalize
-from bot.intents.naive_bayes import NaiveBayes, features
+from bot.intents.naive_bayes import NaiveBayes, features, prepare
 from bot.intents.opinions import train
 
 
@@ -201,3 +201,23 @@ def test_packed_sums_hold_any_length(understander: Understander) -> None:
     assert whole.keys() == parts.keys()
     assert all(abs(whole[k] - parts[k]) < 1e-6 for k in whole)
     assert _best(whole) == "complaint"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["单元门口的灯坏了", "楼上天天往下扔垃圾 物业也不管？", "", "好", "楼上天天往下扔垃圾 物业也不管 " * 20],
+)
+def test_panel_reads_as_each_model(understander: Understander, text: str) -> None:
+    """The shared table (rows summed by position) gives each model the scores its own table gives,
+    also when a long message is summed in parts."""
+    opinions = understander.opinions
+    in_parts = copy.copy(opinions.panel)
+    in_parts._step = 7  # type: ignore[attr-defined]
+    normalized = normalize(text)
+    for panel in (opinions.panel, in_parts):
+        sums = panel.read(prepare(normalized))
+        for name, model in (("intent", opinions.intent), ("department", opinions.department)):
+            assert model is not None
+            own, shared = model.scores(normalized), panel.scores(name, sums)
+            assert own.keys() == shared.keys()
+            assert all(abs(own[k] - shared[k]) < 1e-6 for k in own), name

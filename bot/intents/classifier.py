@@ -49,7 +49,7 @@ from pydantic_core import PydanticUndefined
 from rapidfuzz import fuzz, process
 
 from bot.intents.index import Hit, PhraseIndex
-from bot.intents.naive_bayes import features
+from bot.intents.naive_bayes import prepare
 from bot.intents.opinions import TICKET_INTENTS, train
 from bot.intents.model import Candidate, FaqMatch, Understanding
 from bot.intents.normalize import normalize
@@ -617,7 +617,7 @@ class Understander:
         if ctx is None:
             return u
         panel = self.opinions.panel
-        sums = panel.read(features(ctx.corrected))
+        sums = panel.read(prepare(ctx.corrected))
         if "intent" in panel:
             u = self._combine(u, ctx, panel.scores("intent", sums))
         if u.intent in TICKET_INTENTS and "department" in panel:

@@ -144,36 +144,56 @@ class NaiveBayes:
         return {c: math.exp(s - top) / z for c, s in raw.items()}
 
 
+class _ByPosition(dict):  # type: ignore[type-arg]
+    """Rows summed by position: "xyz" → the rows of x, xy and xyz; "xy" → of x and xy; "x" → of x.
+    A key not found falls back to its prefix (a trigram never seen still has its bigram and
+    character), without being stored."""
+
+    def __missing__(self, key: str) -> int:
+        return self[key[:-1]] if len(key) > 1 else 0
+
+
 class Panel:
     """Several models scored from one table: each gram's packed rows side by side in one integer
     (a model's rows above the bits of the models before it), so one look-up per gram and one sum
-    serve them all. A model's part of the sum is exactly the sum its own table would give."""
+    serve them all. A model's part of the sum is exactly the sum its own table would give.
+
+    The table is keyed by position: at each position of a message, its trigram's entry holds the
+    rows of the character, the bigram and the trigram that start there (the same grams as
+    ``features``, each counted once), so a message costs one look-up per character, and a second
+    or third only where its trigram or bigram is unknown."""
 
     def __init__(self, **models: NaiveBayes | None) -> None:
         self._models = {name: m for name, m in models.items() if m}
         self._places: dict[str, tuple[int, int]] = {}  # model → (offset, mask) of its bits
-        table: dict[str, int] = {}
+        rows: dict[str, int] = {}
         offset = 0
         for name, model in self._models.items():
             width = _FIELD * (len(model.labels) + 1)
             self._places[name] = (offset, (1 << width) - 1)
             for gram, row in model._packed.items():
-                table[gram] = table.get(gram, 0) | (row << offset)
+                rows[gram] = rows.get(gram, 0) | (row << offset)
             offset += width
-        self._table = table
-        # A part of the sum holds at most this many rows of any one model.
-        self._step = min((m._max_grams for m in self._models.values()), default=1)
+        self._table = _ByPosition(
+            (gram, sum(rows.get(gram[:n], 0) for n in range(1, len(gram) + 1))) for gram in rows
+        )
+        # A part of the sum holds at most this many rows of any one model (three a position).
+        self._step = max(1, min((m._max_grams for m in self._models.values()), default=3) // 3)
 
     def __contains__(self, name: str) -> bool:
         return name in self._models
 
-    def read(self, grams_: list[str]) -> list[int]:
-        """The sums of a message's rows (one sum, or several parts for a very long message)."""
-        rows = list(filter(None, map(self._table.get, grams_)))
+    def read(self, prepared: str) -> list[int]:
+        """The sums of a ``prepare``d message's rows (one sum, or parts for a very long message)."""
+        # Every position's trigram, then the last character's bigram with the end mark (the mark
+        # itself, like the start mark, has no row of its own).
+        keys = list(map(add, map(add, prepared, prepared[1:]), prepared[2:]))
+        keys.append(prepared[-2:])
+        values = list(map(self._table.__getitem__, keys))
         step = self._step
-        if len(rows) <= step:
-            return [sum(rows)]
-        return [sum(rows[i : i + step]) for i in range(0, len(rows), step)]
+        if len(values) <= step:
+            return [sum(values)]
+        return [sum(values[i : i + step]) for i in range(0, len(values), step)]
 
     def scores(self, name: str, sums: list[int]) -> dict[str, float]:
         """One model's ``scores`` from a message's ``read``."""
