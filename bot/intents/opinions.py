@@ -21,6 +21,7 @@ from bot.knowledge import Knowledge
 
 MODEL_INTENTS = ("emergency", "complaint", "repair", "policy_question", "status_query", "other")
 TICKET_INTENTS = ("complaint", "repair")
+_MIN_COUNT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,9 @@ def _emergency_model(knowledge: Knowledge) -> NaiveBayes | None:
 def train(knowledge: Knowledge) -> Opinions:
     examples = knowledge.examples
     intent_docs = [(x.text, x.intent) for x in examples if x.intent in MODEL_INTENTS]
-    intent = NaiveBayes(intent_docs, labels=MODEL_INTENTS) if intent_docs else None
+    # Grams in fewer than three messages left out of the two models every message reads: as
+    # accurate on the golden files (each scored unseen), a third smaller, and faster to look up.
+    intent = NaiveBayes(intent_docs, labels=MODEL_INTENTS, min_count=_MIN_COUNT) if intent_docs else None
     emergency = _emergency_model(knowledge)
 
     phrases = _phrases(knowledge)
@@ -89,6 +92,7 @@ def train(knowledge: Knowledge) -> Opinions:
         labels=routable,
         prior_from=[department_of[m] for _, m in labelled],
         characters=False,  # as good on unseen files, and half the cost
+        min_count=_MIN_COUNT,
     )
     matter_by_department: dict[str, NaiveBayes] = {}
     for code in routable:
