@@ -691,7 +691,7 @@ class Understander:
         question = False
         if ranked and len(norm) > _LONG:
             pass  # a long account of a matter with a question in it ("…这是不是违法？谁来管？") reports it
-        elif who and "rhetorical" not in cues and narration < 3:
+        elif who and "rhetorical" not in cues and narration < 2:
             question = True  # "高空抛物找谁" / "物业赖着不走 归谁管"
         elif "modal" in cues and "rhetorical" not in cues and narration < 2:
             question = True  # "服务太差 能解除合同吗"
