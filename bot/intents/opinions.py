@@ -12,7 +12,8 @@ one of those departments' matters that the matters' phrases alone find likeliest
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 from dataclasses import dataclass, field
 
 from bot.intents.naive_bayes import NaiveBayes, Panel
@@ -28,7 +29,7 @@ _MIN_COUNT = 3
 class Opinions:
     intent: NaiveBayes | None
     department: NaiveBayes | None
-    matter_by_department: dict[str, NaiveBayes]  # department code → a model over its matters
+    matter_by_department: Mapping[str, NaiveBayes]  # department code → a model over its matters
     emergency: NaiveBayes | None = None  # which emergency (by id)
     # the intent and department models, read from one table (every message needs both)
     panel: Panel = field(default_factory=Panel)
@@ -82,7 +83,7 @@ def train(knowledge: Knowledge) -> Opinions:
         if allowed:
             labelled.append((x.text, _silver(by_phrases, x.text, allowed)))
     if not labelled:
-        return Opinions(intent, None, {}, emergency, Panel(intent=intent))
+        return Opinions(intent, None, _Trained({}), emergency, Panel(intent=intent))
 
     # Only departments with matters: a complaint goes to a department through one of its matters.
     routable = sorted(set(department_of.values()))
@@ -94,8 +95,31 @@ def train(knowledge: Knowledge) -> Opinions:
         characters=False,  # as good on unseen files, and half the cost
         min_count=_MIN_COUNT,
     )
-    matter_by_department: dict[str, NaiveBayes] = {}
-    for code in routable:
+
+    def matter_model(code: str) -> NaiveBayes:
         docs = [(text, m) for text, m in (*phrases, *labelled) if department_of[m] == code]
-        matter_by_department[code] = NaiveBayes(docs, prior_from=[m for _, m in labelled if department_of[m] == code])
-    return Opinions(intent, department, matter_by_department, emergency, Panel(intent=intent, department=department))
+        return NaiveBayes(docs, prior_from=[m for _, m in labelled if department_of[m] == code])
+
+    by_department = _Trained({code: partial(matter_model, code) for code in routable})
+    return Opinions(intent, department, by_department, emergency, Panel(intent=intent, department=department))
+
+
+class _Trained(Mapping[str, NaiveBayes]):
+    """Models trained the first time they are asked for: a message rarely needs one (only when
+    the department model moves it), and start-up need not wait for all seventeen."""
+
+    def __init__(self, makers: dict[str, Callable[[], NaiveBayes]]) -> None:
+        self._makers = makers
+        self._models: dict[str, NaiveBayes] = {}
+
+    def __getitem__(self, key: str) -> NaiveBayes:
+        model = self._models.get(key)
+        if model is None:
+            model = self._models[key] = self._makers[key]()
+        return model
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
