@@ -1,5 +1,6 @@
 """Text → Understanding: emergency first, then matters by keyword (characters, then sound),
-FAQ by token overlap refined with rapidfuzz, and the intent from what was found and the cues.
+FAQ by token overlap refined with rapidfuzz (``faq_index.py``), and the intent from what was
+found and the cues.
 
 One pass of one phrase index finds every emergency and matter phrase (by characters, and by
 pinyin for homophone typos such as 高空抛务 → 高空抛物); a second, exact-only pass finds the
@@ -46,8 +47,8 @@ from typing import NamedTuple
 
 import rjieba
 from pydantic_core import PydanticUndefined
-from rapidfuzz import fuzz, process
 
+from bot.intents.faq_index import PUNCT, STOP, FaqIndex
 from bot.intents.index import Hit, PhraseIndex
 from bot.intents.naive_bayes import prepare
 from bot.intents.opinions import TICKET_INTENTS, train
@@ -56,14 +57,7 @@ from bot.intents.normalize import normalize
 from bot.knowledge import Knowledge
 
 TICKET_NUMBER = re.compile(r"wy\s?(\d{8})\s?-?\s?(\d{1,6})", re.IGNORECASE)
-_PUNCT = re.compile(r"[\s,.!?;:，。！？；：、\"'“”‘’()（）…\-]+")
 _CLAUSE_BREAK = frozenset(" ,.!?;:，。！？；：、~…")
-# Tokens too common to say anything about which FAQ entry is meant, and the frame words of a
-# question ("…该找谁", "…归哪个部门管"): the content words decide the FAQ entry.
-_STOP = frozenset(
-    "的 了 吗 呢 啊 吧 呀 嘛 么 哈 是 我 你 他 她 我们 在 有 和 就 都 也 要 会 能 怎么 什么 这 那 个 请问 一下 怎样 如何 "
-    "可以 不 没 ? 谁 找 找谁 该 归 管 归谁 谁管 哪 哪个 哪里 部门 单位 啥 咋 咋样 怎么样 负责 来管 这事 事 问问 想 问".split()
-)
 # Words with a negation character that do not deny what follows them ("没人管" complains).
 _PSEUDO_NEGATION = (
     "没人管", "没有人管", "没人修", "没人理", "没人来", "没人处理", "没人问", "没完没了", "没法", "没办法", "受不了",
@@ -90,13 +84,9 @@ _LONG = 50
 # account (a petition that mentions "打架斗殴事件", "被困电梯的情况"), unless it cries for help.
 _EMERGENCY_LONG = 80
 _URGENT = ("救命", "快来人", "快来", "快报警", "快打", "快叫", "赶紧来", "马上来")
-_UNKNOWN_CHAR, _UNKNOWN_WORD = 0.3, 0.8  # weight of a token no FAQ entry uses, times the rarest weight
-# Calibration: _FAQ_SHIFT lifts a raw FAQ score of 0.45 (content words mostly shared with one
-# phrasing) to the default faq_gate 0.60 (0.62 before: the band between gave right answers on
-# the golden files, ten to one by the facts). The FAQ is answered only when the message is a question; a message that
-# is not one needs a clearly better match (_FAQ_UNASKED) to be taken as a policy question.
-_FAQ_SHIFT, _FAQ_UNASKED = 0.15, 0.15
-_FAQ_SHORTLIST = 12
+# The FAQ is answered only when the message is a question; a message that is not one needs a
+# clearly better match (_FAQ_UNASKED over the gate) to be taken as a policy question.
+_FAQ_UNASKED = 0.15
 
 # Two more cue families, kept with the code that weighs them:
 # - grievance: how people voice indignation or a failure of whoever should act ("这不是胡闹吗",
@@ -322,111 +312,17 @@ class Understander:
             for negs in (self._negators, _MATTER_NEGATORS)
             if negs and all(negs) and not any("#" in n for n in negs)
         }
-        self._build_faq()
+        self._faq = FaqIndex(knowledge.faq, self._tokens)
         self._emergencies = {e.id: e for e in knowledge.emergencies}
         self.opinions = train(knowledge)
         self.blend = Blend()
 
-    # -- FAQ index ----------------------------------------------------------------------
-    def _build_faq(self) -> None:
-        """Every phrasing as a set of content tokens; a token's weight is its IDF over the entries."""
-        phrasings: list[tuple[str, str, frozenset[str]]] = []  # (entry id, characters, tokens)
-        self._faq_order = {entry.id: i for i, entry in enumerate(self.knowledge.faq)}
-        postings: dict[str, set[str]] = defaultdict(set)
-        for entry in self.knowledge.faq:
-            for phrasing in [entry.question, *entry.phrasings]:
-                norm = normalize(phrasing)
-                tokens = frozenset(self._tokens(norm))
-                phrasings.append((entry.id, _PUNCT.sub("", norm), tokens))
-                for t in tokens:
-                    postings[t].add(entry.id)
-            for kw in entry.keywords:
-                postings[normalize(kw)].add(entry.id)
-        n = max(1, len(self.knowledge.faq))
-        self._faq_idf = {t: math.log(1 + n / len(ids)) for t, ids in postings.items()}
-        self._faq_postings = {t: tuple(sorted(ids, key=self._faq_order.__getitem__)) for t, ids in postings.items()}
-        self._faq_unknown_weight = math.log(1 + n)
-        # For match_faq: each phrasing's entry and norm, the phrasings holding each token, and each
-        # entry's phrasings by their characters (rapidfuzz's choices).
-        self._faq_phrasing_entry: list[str] = []
-        self._faq_phrasing_norm: list[float] = []
-        holding: dict[str, list[int]] = defaultdict(list)
-        self._faq_choices: dict[str, list[str]] = defaultdict(list)
-        for n_phrasing, (entry_id, chars, tokens) in enumerate(phrasings):
-            self._faq_phrasing_entry.append(entry_id)
-            self._faq_phrasing_norm.append(math.sqrt(sum(self._faq_idf[t] ** 2 for t in tokens)) or 1.0)
-            for t in tokens:
-                holding[t].append(n_phrasing)
-            self._faq_choices[entry_id].append(chars)
-        self._faq_phrasings_of = {t: tuple(ns) for t, ns in holding.items()}
-
     def _tokens(self, text: str) -> list[str]:
-        return [t for t in self.tokenizer.cut(_PUNCT.sub(" ", text), False) if t.strip() and t not in _STOP]
+        return [t for t in self.tokenizer.cut(PUNCT.sub(" ", text), False) if t.strip() and t not in STOP]
 
     def match_faq(self, normalized: str, limit: int = 3, keyword_entries: Iterable[str] = ()) -> list[FaqMatch]:
-        """Entries by IDF-weighted cosine of content tokens with their best phrasing, refined by the
-        characters' similarity (rapidfuzz) and by the entry's keywords found in the message."""
-        tokens = set(self._tokens(normalized))
-        if not tokens:
-            return []
-        weights: dict[str, float] = {}
-        votes: dict[str, float] = {}
-        get = votes.get
-        for t in sorted(tokens):  # a fixed order: the same sums, the same ties, every run
-            idf = self._faq_idf.get(t)
-            if idf is None:
-                # An unknown single character says little; an unknown word says the question is about something else.
-                weights[t] = self._faq_unknown_weight * (_UNKNOWN_CHAR if len(t) == 1 else _UNKNOWN_WORD)
-                continue
-            weights[t] = idf
-            for entry_id in self._faq_postings[t]:
-                votes[entry_id] = get(entry_id, 0.0) + idf
-        keyword_hits: dict[str, int] = defaultdict(int)
-        for entry_id in keyword_entries:
-            keyword_hits[entry_id] += 1
-        if not votes and not keyword_hits:
-            return []
-        # Only the entries sharing the most weight with the message are compared phrasing by phrasing.
-        order = self._faq_order
-        # Most votes first, ties to the entry written first (two stable sorts with C-level keys).
-        shortlist = sorted(sorted(votes, key=order.__getitem__), key=votes.__getitem__, reverse=True)[:_FAQ_SHORTLIST]
-        candidates = [*shortlist, *(e for e in keyword_hits if e not in shortlist)]
-        q_norm = math.sqrt(sum(w * w for w in weights.values()))
-        chars = _PUNCT.sub("", normalized)
-        # What each phrasing shares with the message: the sum of weight × IDF over the common tokens,
-        # added up token by token from the smallest product (the same float whatever the set order).
-        idf = self._faq_idf
-        products = {t: weights[t] * idf[t] for t in tokens if t in idf}
-        shared: dict[int, float] = {}
-        phrasings_of = self._faq_phrasings_of
-        for t in sorted(products, key=products.__getitem__):
-            product = products[t]
-            for n_phrasing in phrasings_of.get(t, ()):
-                shared[n_phrasing] = shared.get(n_phrasing, 0.0) + product
-        # Each candidate's best phrasing by cosine.
-        best: dict[str, float] = dict.fromkeys(candidates, 0.0)
-        entry_of, norm_of = self._faq_phrasing_entry, self._faq_phrasing_norm
-        for n_phrasing, total in shared.items():
-            entry_id = entry_of[n_phrasing]
-            if entry_id in best:
-                cosine = total / norm_of[n_phrasing]
-                if cosine > best[entry_id]:
-                    best[entry_id] = cosine
-        coarse: list[tuple[float, str, float]] = []
-        for entry_id in candidates:
-            cosine = best[entry_id] / q_norm
-            bonus = min(0.2, 0.1 * keyword_hits.get(entry_id, 0))
-            coarse.append((cosine + bonus, entry_id, cosine))
-        coarse.sort(key=lambda c: (-c[0], order[c[1]]))
-        scored = []
-        choices_of = self._faq_choices
-        for rough, entry_id, cosine in coarse[:5]:
-            found = process.extractOne(chars, choices_of[entry_id], scorer=fuzz.ratio)
-            similarity = found[1] / 100 if found else 0.0
-            score = 0.75 * cosine + 0.25 * similarity + (rough - cosine) + _FAQ_SHIFT
-            scored.append((score, order[entry_id], entry_id))
-        scored.sort(key=lambda s: (-s[0], s[1]))  # ties: the entry written first
-        return [_faq_match({"id": entry_id, "score": round(min(score, 1.0), 3)}) for score, _, entry_id in scored[:limit]]
+        """The FAQ entries a normalised message asks, best first (see ``faq_index``)."""
+        return [_faq_match({"id": i, "score": score}) for i, score in self._faq.match(normalized, limit, keyword_entries)]
 
     def answers(self, faq: list[FaqMatch]) -> bool:
         """Whether the best of these matches is good enough to answer with. (A margin over the next
