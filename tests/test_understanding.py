@@ -17,7 +17,13 @@ from bot.intents import Understander, normalize
 
 DATA = Path(__file__).parent / "data"
 # Every golden file; the rules were written with all of them in view (see tests/data/README.md).
-GOLDEN = [DATA / f"golden_{name}.jsonl" for name in ("tune", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9")]
+GOLDEN = [
+    DATA / f"golden_{name}.jsonl"
+    for name in (
+        "tune", "holdout", "fresh", "fresh2", "fresh3", "fresh4",
+        "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10",
+    )
+]
 
 
 # -- golden set ------------------------------------------------------------------------------

@@ -485,12 +485,12 @@ class Understander:
 
     def _is_word(self, text: str, h: Hit) -> bool:
         """A homophone hit whose characters are a word themselves ("经常", "看起来" is not 砍起来), or
-        (two characters) whose second character begins a word with the next ("楼电梯" is not 漏电)."""
+        whose last character begins a word with the next ("楼电梯" is not 漏电, "全是雪花" not 全是血)."""
         is_word = self.tokenizer.has_word
         heard = text[h.start : h.end]
         if is_word(heard) or (heard.endswith("了") and is_word(heard[:-1])):  # "搭起来了" is not 打起来了
             return True
-        return h.end - h.start == 2 and is_word(text[h.start + 1 : h.end + 1])
+        return is_word(text[h.end - 1 : h.end + 1])
 
     @staticmethod
     def _corrected(text: str, hits: list[Hit]) -> str:
