@@ -155,7 +155,7 @@ class _ByPosition(dict):  # type: ignore[type-arg]
 
 class Panel:
     """Several models scored from one table: each gram's packed rows side by side in one integer
-    (a model's rows above the bits of the models before it), so one look-up per gram and one sum
+    (a model's rows above the bits of the models before it), so the same look-ups and one sum
     serve them all. A model's part of the sum is exactly the sum its own table would give.
 
     The table is keyed by position: at each position of a message, its trigram's entry holds the

@@ -71,9 +71,10 @@ def _address_number(match: re.Match[str]) -> str:
 def normalize(text: str) -> str:
     text = text.translate(_fold_table())
     dialect = _dialect()
-    if dialect is not None and not dialect[2].isdisjoint(text):
-        pattern, table, _ = dialect
-        text = pattern.sub(lambda m: table[m.group()], text)
+    if dialect is not None:
+        pattern, table, first_characters = dialect
+        if not first_characters.isdisjoint(text):
+            text = pattern.sub(lambda m: table[m.group()], text)
     text = _NOISE.sub(" ", text)
     text = _ADDRESS_NUMBER.sub(_address_number, text)
     return _SPACES.sub(" ", text).strip().lower()

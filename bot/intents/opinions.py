@@ -13,8 +13,8 @@ one of those departments' matters that the matters' phrases alone find likeliest
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from functools import partial
 from dataclasses import dataclass, field
+from functools import partial
 
 from bot.intents.naive_bayes import NaiveBayes, Panel
 from bot.intents.normalize import normalize
