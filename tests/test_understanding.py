@@ -21,7 +21,7 @@ GOLDEN = [
     DATA / f"golden_{name}.jsonl"
     for name in (
         "tune", "holdout", "fresh", "fresh2", "fresh3", "fresh4",
-        "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10",
+        "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10", "fresh11",
     )
 ]
 

@@ -63,6 +63,7 @@ _PSEUDO_NEGATION = (
     "没人管", "没有人管", "没人修", "没人理", "没人来", "没人处理", "没人问", "没完没了", "没法", "没办法", "受不了",
     "不得了", "不知道", "不停", "不行", "不少", "忍不住", "差不多", "不管", "不让", "不给", "不到", "没用", "不清",
     "没多久", "不一会", "不久", "不远", "不对劲", "是不是", "是否", "会不会", "要不要", "能不能",
+    "没拴", "没牵", "没戴",  # "狗没拴绳把小孩咬了": the leash is missing, the bite is not denied
 )
 # Before a matter's phrase only an explicit denial rules it out: "没拴绳" and "没交维修基金" are
 # the complaint itself, "不是乱停车 是…" is not.
