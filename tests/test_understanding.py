@@ -5,6 +5,7 @@ clarifying when unsure). No mocks: the real knowledge base and the real engine."
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ GOLDEN = [
     DATA / f"golden_{name}.jsonl"
     for name in (
         "tune", "holdout", "fresh", "fresh2", "fresh3", "fresh4",
-        "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10", "fresh11",
+        "fresh5", "fresh6", "fresh7", "fresh8", "fresh9", "fresh10", "fresh11", "fresh12",
     )
 ]
 
@@ -333,18 +334,30 @@ def test_deterministic(understander: Understander) -> None:
 
 
 def test_tokens_are_jiebas(understander: Understander) -> None:
-    """rjieba (jieba-rs) stands in for jieba: on every golden text it cuts exactly as Python jieba
-    does with the same dictionary, the same user words and HMM off."""
+    """rjieba (jieba-rs) stands in for jieba: on every golden text it cuts as Python jieba does
+    with the same dictionary, the same user words and HMM off. Where two cuts are exactly as
+    likely (快快快: 快|快快 or 快快|快) the two break the tie differently; nowhere else."""
     import jieba
 
     reference = jieba.Tokenizer()
     for word in sorted(understander.user_words):
         reference.add_word(word, freq=2000)
+    reference.initialize()
+
+    def likelihood(words: list[str]) -> float:  # jieba's route score: the sum of log frequencies
+        return sum(math.log(reference.FREQ.get(w) or 1) for w in words) - len(words) * math.log(reference.total)
+
     texts = [json.loads(line)["text"] for path in sorted(DATA.glob("golden_*.jsonl")) for line in path.open(encoding="utf-8")]
     assert len(texts) > 1000
+    ties = 0
     for text in texts:
         norm = normalize(text)
-        assert understander.tokenizer.cut(norm, False) == reference.lcut(norm, HMM=False), text
+        ours, theirs = understander.tokenizer.cut(norm, False), reference.lcut(norm, HMM=False)
+        if ours != theirs:
+            assert "".join(ours) == "".join(theirs), text
+            assert math.isclose(likelihood(ours), likelihood(theirs)), (text, ours, theirs)
+            ties += 1
+    assert ties <= 3
 
 
 async def test_a_report_only_the_models_understood_is_confirmed(settings: Settings, understander: Understander) -> None:
