@@ -170,7 +170,14 @@ async def test_knowledge_reloads_without_restart(aiohttp_client, settings, tmp_p
 
     faq = folder / "faq.yaml"
     faq.write_text(faq.read_text(encoding="utf-8").replace("催告", "书面催告"), encoding="utf-8")
-    listeners = await services.store.redis.publish(services.store.keys.reload_channel(), "reload")
+    # The app subscribes in a background task started with it: wait until it has (a publish
+    # before that reaches nobody; under load the first request can be answered sooner).
+    channel = services.store.keys.reload_channel()
+    for _ in range(250):
+        if (await services.store.redis.pubsub_numsub(channel))[0][1]:
+            break
+        await asyncio.sleep(0.02)
+    listeners = await services.store.redis.publish(channel, "reload")
     assert listeners == 1
     await wait_for(lambda: "书面催告" in services.understander.knowledge.faq[0].answer + "".join(f.answer for f in services.understander.knowledge.faq))
     assert "书面催告" in await Resident(client, sender).say("物业费不交会怎样")
