@@ -94,6 +94,9 @@ class IntentCues(BaseModel):
     event: list[str] = []  # narration of a concrete incident ("被…了", "天天", "正在")
     past: list[str] = []  # the emergency is over ("昨天", "已经扑灭", "救出来了")
     offtopic: list[str] = []  # out of the bot's scope ("天气", "外卖")
+    grievance: list[str] = []  # indignation, a failure of whoever should act ("干啥吃的", "也没用")
+    request: list[str] = []  # asking for someone to come ("麻烦来修下", "派人看看")
+    inquiry: list[str] = []  # an explicit wish to learn a rule ("请问", "想咨询")
 
 
 class Example(BaseModel):

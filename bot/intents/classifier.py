@@ -89,27 +89,6 @@ _URGENT = ("救命", "快来人", "快来", "快报警", "快打", "快叫", "�
 # clearly better match (_FAQ_UNASKED over the gate) to be taken as a policy question.
 _FAQ_UNASKED = 0.15
 
-# Two more cue families, kept with the code that weighs them:
-# - grievance: how people voice indignation or a failure of whoever should act ("这不是胡闹吗",
-#   "交的物业费干啥了", "找了也没用", "修了又坏"); a question inside such a message is rhetorical;
-# - request: asking for someone to come and fix something ("麻烦来修下", "派人看看").
-# - inquiry: an explicit wish to learn a rule or procedure ("请问", "想咨询").
-_EXTRA_CUES: dict[str, tuple[str, ...]] = {
-    "grievance": (
-        "气死", "气人", "离谱", "胡闹", "欺负人", "太欺负", "干啥吃的", "干什么吃的", "干嘛吃的", "干啥了", "干什么了",
-        "全凭", "一张嘴", "从来不", "从来没", "从没", "逼我们", "逼着", "强迫", "也没用", "都没用", "没啥用", "跟没交一样",
-        "白交", "凭什么", "凭啥", "不是+吗", "不是+么", "难道", "还让不让", "是不是没人管", "有没有人管",
-        "糊弄", "敷衍", "坑人", "坑业主", "黑心", "霸王", "岂有此理", "像话吗", "无法无天", "天理", "王法", "讲不讲理",
-        "简直", "个鬼", "太过分", "欺负", "忍无可忍", "受不了", "烦死", "吓人", "吓死", "跟他们没关系", "跟我们没关系", "踢皮球", "推来推去", "互相推诿", "推诿", "扯皮", "做样子", "搞了个样子", "走过场", "走形式", "形同虚设",
-        "摆设", "修了又坏", "老坏", "总坏", "经常坏", "三天两头", "修了好几次", "好几次", "多次", "屡次", "没人理", "啥+都没", "啥+也没", "什么+都没", "啥证", "评评理", "不通知",
-        "也不通知", "也不贴", "也不公示", "不公布", "不公示", "拖了", "一拖再拖", "没动静", "不提前通知", "搞么子名堂", "搞什么名堂", "整啥呢", "搞啥呢", "就是不给", "就是不修", "就是不管", "死活不", "一分没少", "一分不少", "没少交", "到现在也没", "到现在都没", "不作为",
-    ),
-    "request": (
-        "麻烦", "帮忙", "派人", "派个人", "来修", "修一下", "修下", "修修", "来看看", "看一下", "找人来", "来人", "处理一下",
-        "报修", "换一下", "换个", "紧一紧", "弄一下", "清理一下", "尽快修", "赶紧修", "给修", "重新核", "核一下",
-    ),
-    "inquiry": ("请问", "想问", "问一下", "问问", "咨询", "想了解", "了解一下", "想知道", "打听"),
-}
 # Matters about equipment whose plain breakdown, reported for fixing, is the property company's
 # repair (ROUTING: 公共部位报修), while repeated failures or safety are the department's complaint.
 _EQUIPMENT = frozenset({"elevator_safety", "public_security", "fire_facility_damage"})
@@ -299,7 +278,6 @@ class Understander:
         entries += [(w, (VOCAB, w, WEAK)) for w in sorted(words) if len(w) >= 3 and w.strip().lower() not in known]
         cues = knowledge.cues
         cue_entries = [(phrase, (CUE, name, name)) for name in type(cues).model_fields for phrase in getattr(cues, name)]
-        cue_entries += [(phrase, (CUE, name, name)) for name, phrases in _EXTRA_CUES.items() for phrase in phrases]
         # Cues by characters only; with the rest, one pass over the message finds everything.
         # A matter's two-character strong phrases are found by sound too ("违见" → 违建), but only where
         # the characters heard are not a word of their own (see understand).
