@@ -78,6 +78,17 @@ class FaqEntry(BaseModel):
     valid_until: dt.date | None = None
 
 
+class Modifiers(BaseModel):
+    """Words the rules read around a phrase or cue: none signals an intent on its own, so they are
+    not searched for like the cue families."""
+
+    pseudo_negation: list[str] = []  # a negation character that denies nothing after it ("没人管", "没拴")
+    denial: list[str] = []  # before a matter's phrase, the only words that rule it out ("不是")
+    embedding: list[str] = []  # not knowing, which makes a question in its clause a doubt ("不知道")
+    urgent: list[str] = []  # a cry for help: a long message may still be an emergency ("救命")
+    broken: list[str] = []  # equipment broken down, for a repair ("坏", "失灵")
+
+
 class IntentCues(BaseModel):
     """Words that signal an intent regardless of the matter."""
 
@@ -97,6 +108,11 @@ class IntentCues(BaseModel):
     grievance: list[str] = []  # indignation, a failure of whoever should act ("干啥吃的", "也没用")
     request: list[str] = []  # asking for someone to come ("麻烦来修下", "派人看看")
     inquiry: list[str] = []  # an explicit wish to learn a rule ("请问", "想咨询")
+    modifiers: Modifiers = Modifiers()
+
+    def families(self) -> dict[str, list[str]]:
+        """The cue families by name (every list field: the modifiers are not cues)."""
+        return {name: value for name, value in self if isinstance(value, list)}
 
 
 class Example(BaseModel):

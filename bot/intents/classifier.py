@@ -58,21 +58,8 @@ from bot.knowledge import Knowledge
 
 TICKET_NUMBER = re.compile(r"wy\s?(\d{8})\s?-?\s?(\d{1,6})", re.IGNORECASE)
 _CLAUSE_BREAK = frozenset(" ,.!?;:，。！？；：、~…")
-# Words with a negation character that do not deny what follows them ("没人管" complains).
-_PSEUDO_NEGATION = (
-    "没人管", "没有人管", "没人修", "没人理", "没人来", "没人处理", "没人问", "没完没了", "没法", "没办法", "受不了",
-    "不得了", "不知道", "不停", "不行", "不少", "忍不住", "差不多", "不管", "不让", "不给", "不到", "没用", "不清",
-    "没多久", "不一会", "不久", "不远", "不对劲", "是不是", "是否", "会不会", "要不要", "能不能",
-    "没拴", "没牵", "没戴",  # "狗没拴绳把小孩咬了": the leash is missing, the bite is not denied
-)
-# Before a matter's phrase only an explicit denial rules it out: "没拴绳" and "没交维修基金" are
-# the complaint itself, "不是乱停车 是…" is not.
-_MATTER_NEGATORS = ("并不是", "不是", "并非", "并没有")
 # A question ending in a bare negation ("…能拿来补物业费不", "…有结果没").
 _TAIL_QUESTION = re.compile(r"(不|没|没有|吗|么|嘛)[\s?!.,~。？！，]*$")
-# "不知道是不是承重的", "也不知道都是些啥人": a question word inside a clause that begins with not
-# knowing reports a doubt, it does not ask the bot.
-_EMBEDDING = ("不知道", "不晓得", "不清楚", "也不知", "谁知道", "天知道")
 # The matter that is the company's failure to do its own duties (眉县 三(二)1): it outranks the
 # property-company matters a resident names as examples ("物业不作为 门禁坏了 灯也不亮").
 _OVERSIGHT = "poor_service"
@@ -82,9 +69,9 @@ _DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}[日号]")
 # Characters beyond which a message is an account, not a chat question or a progress query.
 _LONG = 50
 # Someone in danger now writes a line, not a letter: beyond this many characters a message is an
-# account (a petition that mentions "打架斗殴事件", "被困电梯的情况"), unless it cries for help.
+# account (a petition that mentions "打架斗殴事件", "被困电梯的情况"), unless it cries for help
+# (cues.yaml: modifiers.urgent).
 _EMERGENCY_LONG = 80
-_URGENT = ("救命", "快来人", "快来", "快报警", "快打", "快叫", "赶紧来", "马上来")
 # The FAQ is answered only when the message is a question; a message that is not one needs a
 # clearly better match (_FAQ_UNASKED over the gate) to be taken as a policy question.
 _FAQ_UNASKED = 0.15
@@ -92,7 +79,6 @@ _FAQ_UNASKED = 0.15
 # Matters about equipment whose plain breakdown, reported for fixing, is the property company's
 # repair (ROUTING: 公共部位报修), while repeated failures or safety are the department's complaint.
 _EQUIPMENT = frozenset({"elevator_safety", "public_security", "fire_facility_damage"})
-_BROKEN = ("坏", "故障", "不能用", "停了", "不亮", "不好使", "漏", "没反应", "按钮", "关不上", "打不开", "失灵")
 _REPAIR_MATTER = "common_repair"
 
 STRONG, WEAK, NEGATIVE, NOT_NOW = "strong", "weak", "negative", "not_now"
@@ -277,18 +263,24 @@ class Understander:
         known = {p.strip().lower() for p, _ in entries}
         entries += [(w, (VOCAB, w, WEAK)) for w in sorted(words) if len(w) >= 3 and w.strip().lower() not in known]
         cues = knowledge.cues
-        cue_entries = [(phrase, (CUE, name, name)) for name in type(cues).model_fields for phrase in getattr(cues, name)]
+        cue_entries = [(phrase, (CUE, name, name)) for name, phrases in cues.families().items() for phrase in phrases]
         # Cues by characters only; with the rest, one pass over the message finds everything.
         # A matter's two-character strong phrases are found by sound too ("违见" → 违建), but only where
         # the characters heard are not a word of their own (see understand).
         self._index = PhraseIndex([*entries, *cue_entries], by_sound=_sound_policy)
         self._cues = PhraseIndex(cue_entries, by_sound=False)  # for a text corrected by sound
         self._negators = tuple(sorted(cues.negation, key=len, reverse=True))
+        words = cues.modifiers
+        self._denials = tuple(words.denial)
+        self._pseudo_negations = tuple(words.pseudo_negation)
+        self._embedding = tuple(words.embedding)
+        self._urgent = tuple(words.urgent)
+        self._broken = tuple(words.broken)
         # The characters of each negator list, for _negated to rule a window out at once (only for
         # lists of non-empty words without "#", the mask of the pseudo-negations).
         self._negator_chars: dict[tuple[str, ...], frozenset[str]] = {
             negs: frozenset("".join(negs))
-            for negs in (self._negators, _MATTER_NEGATORS)
+            for negs in (self._negators, self._denials)
             if negs and all(negs) and not any("#" in n for n in negs)
         }
         self._faq = FaqIndex(knowledge.faq, self._tokens)
@@ -320,7 +312,7 @@ class Understander:
             # No character of any negation word before start: none is there once the pseudo-negations
             # are masked ("#") and the window cut, either.
             return False
-        for pseudo in _PSEUDO_NEGATION:
+        for pseudo in self._pseudo_negations:
             if pseudo in window:
                 window = window.replace(pseudo, "#" * len(pseudo))
         window = window[-_NEGATION_WINDOW:]
@@ -348,11 +340,10 @@ class Understander:
                 signs.strong.append(h)
         return signs
 
-    @staticmethod
-    def _emergency(text: str, signs: _Signs, cues: dict[str, list[Hit]]) -> str | None:
+    def _emergency(self, text: str, signs: _Signs, cues: dict[str, list[Hit]]) -> str | None:
         if cues.get("past") or _DATE.search(text):  # "昨天着火了 墙都熏黑了": over, a complaint now
             return None
-        if len(text) > _EMERGENCY_LONG and (len(text) > 3 * _EMERGENCY_LONG or not any(u in text for u in _URGENT)):
+        if len(text) > _EMERGENCY_LONG and (len(text) > 3 * _EMERGENCY_LONG or not any(u in text for u in self._urgent)):
             return None
         strong, negative, denied, _ = signs
         if not strong:
@@ -382,7 +373,7 @@ class Understander:
             combo = "+" in h.phrase
             if matter_id in ruled_out or (not combo and any(s < h.end and h.start < e for s, e in taken)):
                 continue
-            if self._negated(text, h.start, _MATTER_NEGATORS):
+            if self._negated(text, h.start, self._denials):
                 continue
             if not combo:
                 taken.append((h.start, h.end))
@@ -436,8 +427,7 @@ class Understander:
             found[h.payload[1]].append(h)  # type: ignore[index]
         return found
 
-    @staticmethod
-    def _embedded_questions(text: str, cue_hits: dict[str, list[Hit]]) -> bool:
+    def _embedded_questions(self, text: str, cue_hits: dict[str, list[Hit]]) -> bool:
         """Every question word stands in a clause that begins with not knowing ("不知道是不是…")."""
         asked = [h for name in ("question", "modal") for h in cue_hits.get(name, ())]
         if not asked:
@@ -446,7 +436,7 @@ class Understander:
             lo = h.start
             while lo > 0 and text[lo - 1] not in _CLAUSE_BREAK:
                 lo -= 1
-            if not any(e in text[lo : h.start] for e in _EMBEDDING):
+            if not any(e in text[lo : h.start] for e in self._embedding):
                 return False
         return True
 
@@ -598,7 +588,7 @@ class Understander:
             intent = "policy_question" if question else matter.intent
             department = matter.department
             upset = 2.5 * grievance + 1.5 * complaints
-            broken = bool(cue_hits.get("repair")) or any(b in norm for b in _BROKEN)
+            broken = bool(cue_hits.get("repair")) or any(b in norm for b in self._broken)
             if not question and matter.intent == "repair" and upset >= 2.5 and upset > 1.5 * requests:
                 intent = "complaint"  # "交的物业费干啥了", "修了好几次也没用": the service failed
             elif not question and main in _EQUIPMENT and not upset and (
@@ -667,7 +657,7 @@ class Understander:
                 # more where the rules found a matter by a strong phrase and nobody urges ("整个小区停电
                 # 快三个钟头了"; but "小娃掉进没盖的污水井里了 … 快叫人来")
                 + (blend.emergency_matter_extra if u.candidates and u.candidates[0].score >= 1.0
-                   and not any(w in ctx.corrected for w in _URGENT) else 0.0)
+                   and not any(w in ctx.corrected for w in self._urgent) else 0.0)
             ):
                 # said in words no emergency phrase has ("打得好凶 一直在喊救命"): which one, by the model
                 kinds = self.opinions.emergency.scores(ctx.corrected)
