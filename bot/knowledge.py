@@ -133,6 +133,7 @@ class Knowledge(BaseModel):
     cues: IntentCues
     texts: dict[str, str]  # reply templates, in Chinese
     userdict: list[str] = []
+    dialect: dict[str, str] = {}  # dialect word as typed → Mandarin, folded in before anything reads a message
     examples: list[Example] = []  # labelled messages: the statistical second opinions' training data
 
     @model_validator(mode="after")
@@ -206,6 +207,9 @@ def load(directory: Path | None = None) -> Knowledge:
         data["userdict"] = [
             line.split()[0] for line in userdict.read_text(encoding="utf-8").splitlines() if line.strip()
         ]
+    dialect = directory / "dialect.yaml"
+    if dialect.exists():
+        data["dialect"] = {str(k): str(v) for k, v in (yaml.safe_load(dialect.read_text(encoding="utf-8")) or {}).items()}
     examples = directory / "examples.jsonl"
     if examples.exists():
         data["examples"] = [json.loads(ln) for ln in examples.read_text(encoding="utf-8").splitlines() if ln.strip()]

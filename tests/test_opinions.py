@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from bot.intents import Understander, normalize
+from bot.intents import Understander
 from bot.intents.naive_bayes import NaiveBayes, features, prepare
 from bot.intents.opinions import train
 
@@ -47,7 +47,7 @@ def test_department_model_knows_only_routable_departments(understander: Understa
 
 
 def test_no_examples_no_opinions(understander: Understander) -> None:
-    bare = train(understander.knowledge.model_copy(update={"examples": []}))
+    bare = train(understander.knowledge.model_copy(update={"examples": []}), understander.normalize)
     assert bare.intent is None and bare.department is None and bare.matter_by_department == {}
 
 
@@ -158,7 +158,7 @@ def test_the_emergency_model_tells_the_kinds_apart(understander: Understander) -
     model = understander.opinions.emergency
     assert model is not None and set(model.labels) <= {e.id for e in understander.knowledge.emergencies}
     for text, kind in [("老人在楼下晕过去了 叫不醒", "injury"), ("两伙人在小区门口动手 拿着棍子", "violence"), ("厨房一股煤气味", "gas_leak")]:
-        assert _best(model.scores(normalize(text))) == kind, text
+        assert _best(model.scores(understander.normalize(text))) == kind, text
 
 
 @pytest.mark.parametrize(("lead", "called"), [(20.0, True), (10.0, False)])
@@ -193,7 +193,7 @@ def test_packed_sums_hold_any_length(understander: Understander) -> None:
     with the same scores as one sum (to the packing's rounding)."""
     model = understander.opinions.intent
     assert model is not None
-    text = normalize("楼上天天往下扔垃圾 物业也不管 " * 20)
+    text = understander.normalize("楼上天天往下扔垃圾 物业也不管 " * 20)
     whole = model.scores(text)
     model_in_parts = copy.copy(model)
     model_in_parts._max_grams = 7  # type: ignore[attr-defined]
@@ -213,7 +213,7 @@ def test_panel_reads_as_each_model(understander: Understander, text: str) -> Non
     opinions = understander.opinions
     in_parts = copy.copy(opinions.panel)
     in_parts._step = 7  # type: ignore[attr-defined]
-    normalized = normalize(text)
+    normalized = understander.normalize(text)
     for panel in (opinions.panel, in_parts):
         sums = panel.read(prepare(normalized))
         for name, model in (("intent", opinions.intent), ("department", opinions.department)):

@@ -14,7 +14,8 @@ from bot.app import running
 from bot.classify import classify_one
 from bot.config import Settings
 from bot.evaluate import Report, evaluate_file
-from bot.intents import Understander, normalize
+from bot import knowledge
+from bot.intents import Normalizer, Understander
 
 DATA = Path(__file__).parent / "data"
 # Every golden file; the rules were written with all of them in view (see tests/data/README.md).
@@ -183,10 +184,19 @@ def test_not_an_emergency(understander: Understander, text: str) -> None:
 # -- normalisation and typos -----------------------------------------------------------------
 
 
-def test_dialect_words_are_folded() -> None:
-    assert normalize("我哋棟樓個大閘壞咗 麻煩搵人嚟整吓") == "我们栋楼个大门坏了 麻烦找人来修一下"
-    assert normalize("唔該 個𨋢唔郁") == "麻烦 个电梯不动"
-    assert normalize("点外卖") == "点外卖"  # a Mandarin word is left alone
+def test_dialect_words_are_folded(understander: Understander) -> None:
+    assert understander.normalize("我哋棟樓個大閘壞咗 麻煩搵人嚟整吓") == "我们栋楼个大门坏了 麻烦找人来修一下"
+    assert understander.normalize("唔該 個𨋢唔郁") == "麻烦 个电梯不动"
+    assert understander.normalize("点外卖") == "点外卖"  # a Mandarin word is left alone
+
+
+def test_the_dialect_table_is_the_knowledges() -> None:
+    """The table comes with the knowledge (a custom knowledge folder brings its own), written as
+    typed: traditional forms are folded like the message."""
+    normalize = Normalizer({"俺們": "我们", "嘎哈": "干啥"})
+    assert normalize("俺们小区嘎哈呢") == "我们小区干啥呢"
+    assert Normalizer()("俺们小区嘎哈呢") == "俺们小区嘎哈呢"
+    assert knowledge.load().dialect["咗"] == "了"
 
 
 def test_cantonese_repair(understander: Understander) -> None:
@@ -351,7 +361,7 @@ def test_tokens_are_jiebas(understander: Understander) -> None:
     assert len(texts) > 1000
     ties = 0
     for text in texts:
-        norm = normalize(text)
+        norm = understander.normalize(text)
         ours, theirs = understander.tokenizer.cut(norm, False), reference.lcut(norm, HMM=False)
         if ours != theirs:
             assert "".join(ours) == "".join(theirs), text

@@ -53,7 +53,7 @@ from bot.intents.index import Hit, PhraseIndex
 from bot.intents.naive_bayes import prepare
 from bot.intents.opinions import TICKET_INTENTS, train
 from bot.intents.model import Candidate, FaqMatch, Understanding
-from bot.intents.normalize import normalize
+from bot.intents.normalize import Normalizer
 from bot.knowledge import Knowledge
 
 TICKET_NUMBER = re.compile(r"wy\s?(\d{8})\s?-?\s?(\d{1,6})", re.IGNORECASE)
@@ -241,6 +241,7 @@ class Understander:
     ) -> None:
         self.knowledge = knowledge
         self.gates = _Gates(confidence_gate, margin_gate, faq_gate)
+        self.normalize = Normalizer(knowledge.dialect)
         # jieba's dictionary and algorithm, compiled (jieba-rs): the same tokens as jieba.Tokenizer
         # with HMM off, about 20 times faster (see the README).
         self.tokenizer = rjieba.Jieba()
@@ -283,9 +284,9 @@ class Understander:
             for negs in (self._negators, self._denials)
             if negs and all(negs) and not any("#" in n for n in negs)
         }
-        self._faq = FaqIndex(knowledge.faq, self._tokens)
+        self._faq = FaqIndex(knowledge.faq, self._tokens, self.normalize)
         self._emergencies = {e.id: e for e in knowledge.emergencies}
-        self.opinions = train(knowledge)
+        self.opinions = train(knowledge, self.normalize)
         self.blend = Blend()
 
     def _tokens(self, text: str) -> list[str]:
@@ -493,7 +494,7 @@ class Understander:
     def rules(self, text: str) -> tuple[Understanding, _Context | None]:
         """The hand-written rules' reading, and what the model may weigh it against (None: the
         rules' word is final, an emergency or a ticket number)."""
-        norm = normalize(text)
+        norm = self.normalize(text)
         tickets = [f"WY{d}-{int(n):04d}" for d, n in TICKET_NUMBER.findall(norm)]
         base = {"text": text, "normalized": norm, "tickets": tickets}
 
@@ -745,4 +746,4 @@ class Understander:
 
     def tokens(self, text: str) -> list[str]:
         """jieba tokens of the normalised text (for reports and benchmarks)."""
-        return self._tokens(normalize(text))
+        return self._tokens(self.normalize(text))

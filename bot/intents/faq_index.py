@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 from rapidfuzz import fuzz, process
 
-from bot.intents.normalize import normalize
+from bot.intents.normalize import Normalizer
 from bot.knowledge import FaqEntry
 
 PUNCT = re.compile(r"[\s,.!?;:，。！？；：、\"'“”‘’()（）…\-]+")
@@ -35,9 +35,9 @@ _SHORTLIST = 12
 
 
 class FaqIndex:
-    def __init__(self, entries: list[FaqEntry], tokens: Callable[[str], list[str]]) -> None:
+    def __init__(self, entries: list[FaqEntry], tokens: Callable[[str], list[str]], normalize: Normalizer) -> None:
         """``tokens``: a normalised text's content tokens (the understander's tokenizer, which
-        knows the domain's words)."""
+        knows the domain's words); ``normalize``: the understander's normaliser."""
         self._tokens = tokens
         phrasings: list[tuple[str, str, frozenset[str]]] = []  # (entry id, characters, tokens)
         self._order = {entry.id: i for i, entry in enumerate(entries)}

@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import Iterable
 from operator import add
 
-from bot.intents.normalize import normalize
 
 # Whitespace and the punctuation that says nothing about the intent; "?" and "!" stay.
 _DROP = re.compile(r"[\s,.;:，。；：、\"'“”‘’()（）…\-~]+")
@@ -58,7 +57,7 @@ _MASK = (1 << _FIELD) - 1
 class NaiveBayes:
     """Binary-feature multinomial Naive Bayes; ``scores`` gives log-likelihoods by label.
 
-    ``docs`` are (text, label) pairs. The prior counts only the docs marked as messages
+    ``docs`` are (normalised text, label) pairs. The prior counts only the docs marked as messages
     (``prior_from``): phrase lists added for vocabulary should not make a label likelier.
     """
 
@@ -77,7 +76,7 @@ class NaiveBayes:
         # little, and they are most of the look-ups that hit: leaving them out halves the cost).
         grouped: dict[str, list[set[str]]] = {}
         for text, label in docs:
-            grouped.setdefault(label, []).append(set(grams(prepare(normalize(text)), characters)))
+            grouped.setdefault(label, []).append(set(grams(prepare(text), characters)))
         order = list(labels) if labels is not None else sorted(grouped)
         self.labels = tuple(c for c in order if grouped.get(c))
         vocab: set[str] = set().union(*(d for c in self.labels for d in grouped[c])) if self.labels else set()

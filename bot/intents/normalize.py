@@ -1,15 +1,15 @@
 """Text as residents type it → one canonical form: simplified, half-width, no emoji, dialect
-words in Mandarin (``knowledge/dialect.yaml``), Arabic numerals in addresses. Pure and fast: every
+words in Mandarin (the knowledge's ``dialect.yaml``), Arabic numerals in addresses. Pure and fast: every
 step is a table lookup or one regex pass."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 
 import cn2an
-import yaml
 
 _FULL_TO_HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
@@ -49,18 +49,6 @@ def _fold_table() -> dict[int, str]:
     return table
 
 
-@lru_cache(maxsize=1)
-def _dialect() -> tuple[re.Pattern[str], dict[str, str], frozenset[str]] | None:
-    """The dialect words (folded like any text) as one pattern, longest first; their replacements;
-    and their first characters, to pass over a message that has none at once."""
-    raw = yaml.safe_load(resources.files("knowledge").joinpath("dialect.yaml").read_text(encoding="utf-8")) or {}
-    table = {str(k).translate(_fold_table()): str(v) for k, v in raw.items()}
-    if not table:
-        return None
-    pattern = re.compile("|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)))
-    return pattern, table, frozenset(k[0] for k in table)
-
-
 def _address_number(match: re.Match[str]) -> str:
     try:
         return str(cn2an.cn2an(match.group(1), "smart"))
@@ -68,13 +56,24 @@ def _address_number(match: re.Match[str]) -> str:
         return match.group(1)
 
 
-def normalize(text: str) -> str:
-    text = text.translate(_fold_table())
-    dialect = _dialect()
-    if dialect is not None:
-        pattern, table, first_characters = dialect
-        if not first_characters.isdisjoint(text):
-            text = pattern.sub(lambda m: table[m.group()], text)
-    text = _NOISE.sub(" ", text)
-    text = _ADDRESS_NUMBER.sub(_address_number, text)
-    return _SPACES.sub(" ", text).strip().lower()
+class Normalizer:
+    """``normalize(text)``: the canonical form, with the dialect words of ``dialect`` (written as
+    residents type them: folded like any text, then replaced longest first)."""
+
+    def __init__(self, dialect: Mapping[str, str] | None = None) -> None:
+        fold = _fold_table()
+        table = {str(k).translate(fold): str(v) for k, v in (dialect or {}).items()}
+        self._fold = fold
+        self._dialect = table
+        self._pattern = re.compile("|".join(re.escape(k) for k in sorted(table, key=len, reverse=True))) if table else None
+        # a message with none of their first characters is passed over at once
+        self._first_characters = frozenset(k[0] for k in table)
+
+    def __call__(self, text: str) -> str:
+        text = text.translate(self._fold)
+        if self._pattern is not None and not self._first_characters.isdisjoint(text):
+            table = self._dialect
+            text = self._pattern.sub(lambda m: table[m.group()], text)
+        text = _NOISE.sub(" ", text)
+        text = _ADDRESS_NUMBER.sub(_address_number, text)
+        return _SPACES.sub(" ", text).strip().lower()
