@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 Level = Literal["县", "镇街", "社区", "企业", "法院"]
 Tier = Literal["emergency", "utility", "ordinary", "complex"]
@@ -135,6 +135,16 @@ class Knowledge(BaseModel):
     userdict: list[str] = []
     dialect: dict[str, str] = {}  # dialect word as typed → Mandarin, folded in before anything reads a message
     examples: list[Example] = []  # labelled messages: the statistical second opinions' training data
+
+    @field_validator("emergencies", mode="before")
+    @classmethod
+    def _shared_not_now(cls, value: object) -> object:
+        """emergencies.yaml is ``{not_now: [...], emergencies: [...]}``: the shared words join each
+        emergency's own not_now."""
+        if not isinstance(value, dict):
+            return value
+        shared = list(value.get("not_now") or [])
+        return [{**e, "not_now": [*shared, *e.get("not_now", [])]} for e in value.get("emergencies") or []]
 
     @model_validator(mode="after")
     def _consistent(self) -> "Knowledge":
