@@ -147,11 +147,26 @@ def test_the_model_may_call_an_emergency_where_the_rules_saw_no_sign(
 
 
 def test_the_model_never_overrules_a_sign_the_rules_read(understander: Understander) -> None:
-    """An emergency phrase the rules ruled out ("上次", a denial) stays ruled out."""
-    for text in ["上次楼道着火那事后来怎么处理的", "2号楼电梯停了 里面没人 显示故障"]:
+    """An emergency the rules ruled out ("上次", a denial, its own negative words) stays ruled out."""
+    for text in ["上次楼道着火那事后来怎么处理的", "2号楼电梯停了 里面没人 显示故障", "电梯按钮没反应 人都在外头 没困住"]:
         u, ctx = understander.rules(text)
-        assert ctx is not None and not ctx.unmarked, text
-        assert understander._combine(u, ctx, _intent_scores(understander, 50.0)).intent != "emergency"
+        assert ctx is not None, text
+        assert understander._combine(u, ctx, _intent_scores(understander, 50.0)).intent != "emergency", text
+
+
+def test_another_emergencys_negative_words_do_not_silence_the_model(understander: Understander) -> None:
+    """"电梯" rules out a person locked in a car or room, not one trapped in a lift: where no
+    emergency phrase was found, the model may still call the lift."""
+    u, ctx = understander.rules("里头有个娃娃 电梯门一关就不动了 娃一直哭")
+    assert ctx is not None and ctx.unmarked and "locked_in" in ctx.ruled_out
+    got = understander._combine(u, ctx, _intent_scores(understander, 50.0))
+    assert got.intent == "emergency" and got.emergency == "elevator_trapped"
+
+
+def test_a_greeting_is_no_call_for_help(understander: Understander) -> None:
+    u, ctx = understander.rules("在不在")
+    assert ctx is not None and not ctx.unmarked
+    assert understander._combine(u, ctx, _intent_scores(understander, 50.0)).intent != "emergency"
 
 
 def test_the_emergency_model_tells_the_kinds_apart(understander: Understander) -> None:

@@ -66,6 +66,8 @@ _OVERSIGHT = "poor_service"
 _NEGATION_WINDOW = 4
 # A calendar date: the message tells of something that happened then ("2018年10月19日…").
 _DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}[日号]")
+# A building, unit, floor or flat number (Chinese numerals are Arabic after normalize).
+_ADDRESS = re.compile(r"\d+\s*(?:栋|号楼|幢|单元|层|室)")
 # Characters beyond which a message is an account, not a chat question or a progress query.
 _LONG = 50
 # Someone in danger now writes a line, not a letter: beyond this many characters a message is an
@@ -186,7 +188,8 @@ class _Context:
 
     corrected: str
     suspect: str | None  # an emergency phrase ruled out by time or length only, not by a denial
-    unmarked: bool = False  # no emergency phrase at all (strong or negative), nothing said to be over
+    unmarked: bool = False  # no emergency phrase, denied or not, and nothing said to be over
+    ruled_out: frozenset[str] = frozenset()  # emergencies a negative or not-now cue of their own rules out
     contested: str | None = None  # an emergency phrase only its own negative cues rule out, nothing said to be over
     matter: str | None = None
     who: bool = False
@@ -335,7 +338,9 @@ class Understander:
             elif kind == NOT_NOW:
                 signs.negative.add(em_id)
                 signs.not_now.add(em_id)
-            elif self._negated(text, h.start):
+            elif self._negated(text, h.start) or ("+" in h.phrase and any(
+                self._negated(text, text.find(part)) for part in h.phrase.split("+")[1:] if len(part) > 1 and part in text
+            )):  # "电梯…没困住": a denied part denies the combination (not a lone "人" of "没人理")
                 signs.denied.add(em_id)
             else:
                 signs.strong.append(h)
@@ -504,10 +509,13 @@ class Understander:
             spans = [(h.start, h.end) for h in found if not h.fuzzy and "+" not in h.phrase]
             hits = [h for h in hits if not (h.fuzzy and (self._is_word(norm, h) or self._cuts_across(norm, h, spans)))]
         corrected = self._corrected(norm, hits)
-        if corrected == norm:
-            cue_hits = self._cue_hits((h for h in found if h.payload[0] == CUE), hits, norm)  # type: ignore[index]
-        else:
-            cue_hits = self._cue_hits(self._cues.find(corrected), [], corrected)
+        raw_cues = [h for h in found if h.payload[0] == CUE] if corrected == norm else self._cues.find(corrected)  # type: ignore[index]
+        cue_hits = self._cue_hits(raw_cues, hits if corrected == norm else [], corrected)
+        if "past" not in cue_hits:
+            # a time inside a longer cue still says when: "前天报的楼道冒烟那个事" is over
+            past = [h for h in raw_cues if h.payload[1] == "past"]  # type: ignore[index]
+            if past:
+                cue_hits["past"] = past
         embedded = self._embedded_questions(corrected, cue_hits)
         cues = set(cue_hits)
         if _TAIL_QUESTION.search(corrected):
@@ -525,7 +533,11 @@ class Understander:
         ctx = _Context(corrected, suspect)
         if "past" not in cue_hits:
             ctx.contested = contested
-            ctx.unmarked = not any(h.payload[0] == EMERGENCY for h in hits)  # type: ignore[index]
+            # a greeting, thanks or an off-topic ask is no call for help unless it cries for one
+            # ("在不在": the model hears 在 of 正在, 还在)
+            social = cues & {"greeting", "thanks", "offtopic"} and not any(w in norm for w in self._urgent)
+            ctx.unmarked = not signs.strong and not signs.denied and not social
+            ctx.ruled_out = frozenset(signs.negative)
         # Asking after a report is short; a long message that mentions "上次投诉" is a report itself.
         if tickets or ("status" in cues and "offtopic" not in cues and len(norm) <= _LONG):
             return _understanding(**base, intent="status_query", confidence=0.95, margin=0.9), (None if tickets else ctx)
@@ -552,7 +564,8 @@ class Understander:
         ctx.who, ctx.faq, ctx.faq_keywords, ctx.matter = who, faq, faq_keywords, (ranked[0][0] if ranked else None)
         ctx.asks = asks or bool(cue_hits.get("inquiry"))
         faq_score = faq[0].score if faq else 0.0
-        narration = len(cue_hits.get("event", ()))
+        # a building or flat number tells of a case at a place ("8栋有人养了条藏獒…谁管啊")
+        narration = len(cue_hits.get("event", ())) + bool(_ADDRESS.search(norm))
         reports = bool(cues & {"complaint", "repair", "rhetorical"})
 
         question = False
@@ -660,9 +673,13 @@ class Understander:
                 + (blend.emergency_matter_extra if u.candidates and u.candidates[0].score >= 1.0
                    and not any(w in ctx.corrected for w in self._urgent) else 0.0)
             ):
-                # said in words no emergency phrase has ("打得好凶 一直在喊救命"): which one, by the model
+                # said in words no emergency phrase has ("打得好凶 一直在喊救命"): which one, by the model,
+                # unless that one's own negative words rule it out (a lift rules out "locked in a
+                # room", not "trapped in a lift")
                 kinds = self.opinions.emergency.scores(ctx.corrected)
                 em_id = max(kinds, key=kinds.__getitem__)
+                if em_id in ctx.ruled_out:
+                    em_id = None
             if em_id is not None:
                 em = self._emergencies[em_id]
                 return u.model_copy(update={
