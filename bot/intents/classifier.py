@@ -316,10 +316,12 @@ class Understander:
             # No character of any negation word before start: none is there once the pseudo-negations
             # are masked ("#") and the window cut, either.
             return False
+        # masked with what follows start: "没人理" denies nothing, also of a phrase beginning at its 人
+        window = text[lo : start + 3]
         for pseudo in self._pseudo_negations:
             if pseudo in window:
                 window = window.replace(pseudo, "#" * len(pseudo))
-        window = window[-_NEGATION_WINDOW:]
+        window = window[: start - lo][-_NEGATION_WINDOW:]
         for i in range(len(window) - 1, -1, -1):
             if window[i] in _CLAUSE_BREAK:
                 window = window[i + 1 :]
@@ -339,8 +341,8 @@ class Understander:
                 signs.negative.add(em_id)
                 signs.not_now.add(em_id)
             elif self._negated(text, h.start) or ("+" in h.phrase and any(
-                self._negated(text, text.find(part)) for part in h.phrase.split("+")[1:] if len(part) > 1 and part in text
-            )):  # "电梯…没困住": a denied part denies the combination (not a lone "人" of "没人理")
+                self._negated(text, text.find(part)) for part in h.phrase.split("+")[1:] if part in text
+            )):  # "电梯…没困住", "燃气…没闻着味": a denied part denies the combination
                 signs.denied.add(em_id)
             else:
                 signs.strong.append(h)
