@@ -184,6 +184,14 @@ def test_not_an_emergency(understander: Understander, text: str) -> None:
 # -- normalisation and typos -----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("text", ["花园小区5号楼", "锦绣城8栋3单元", "红旗路小区2号楼1单元", "幸福里0号楼", "13912345678"])
+def test_a_reply_to_the_bots_question_is_no_emergency(understander: Understander, text: str) -> None:
+    """Mid-report a resident answers with a bare place or number; the model, which hears 号楼 in
+    many emergencies ("3号楼着火了"), must not make an emergency of it (every message is read
+    for one first, whatever the dialogue expects)."""
+    assert understander.understand(text).intent != "emergency"
+
+
 def test_dialect_words_are_folded(understander: Understander) -> None:
     assert understander.normalize("我哋棟樓個大閘壞咗 麻煩搵人嚟整吓") == "我们栋楼个大门坏了 麻烦找人来修一下"
     assert understander.normalize("唔該 個𨋢唔郁") == "麻烦 个电梯不动"
