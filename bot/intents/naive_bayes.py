@@ -91,17 +91,29 @@ class NaiveBayes:
             overall.update(counts[c])
         kept = sorted(g for g, n in overall.items() if n >= min_count)
         unknown = tuple(math.log(alpha) - denoms[c] for c in self.labels)
-        by_label = [(counts[c].get, u) for c, u in zip(self.labels, unknown)]
         bonus = [math.log((k + alpha) / alpha) for k in range(max(overall.values(), default=0) + 1)]
-        rows = {g: [bonus[count(g, 0)] + u for count, u in by_label] for g in kept}
-        # Each row packed into one integer, a fixed-width field per label (the value in units of
-        # 1/_SCALE above _floor) and a count field at the bottom, so that adding the integers of a
-        # message's grams (one C-level sum) adds every label's column at once.
-        values = [v for row in rows.values() for v in row] or [0.0]
+        # Each gram's row (its value for each label) packed into one integer, a fixed-width field
+        # per label (the value in units of 1/_SCALE above _floor) and a count field at the bottom,
+        # so that adding the integers of a message's grams (one C-level sum) adds every label's
+        # column at once. A label's value for a gram depends only on how many of the label's docs
+        # hold it: the fields are computed once per (label, count) and added up per gram.
+        self._shifts = tuple(_FIELD * (i + 1) for i in range(len(self.labels)))
+        kept_set = set(kept)
+        held = [{g: k for g, k in counts[c].items() if g in kept_set} for c in self.labels]
+        used = [set(h.values()) | ({0} if len(h) < len(kept) else set()) for h in held]
+        values = [bonus[k] + u for u, ks in zip(unknown, used) for k in ks] or [0.0]
         self._floor = min(values) - 1.0
         self._max_grams = _MASK // math.ceil((max(values) - self._floor + 1.0) * _SCALE)
-        self._packed = {g: self._pack(row) for g, row in rows.items()}
-        self._shifts = tuple(_FIELD * (i + 1) for i in range(len(self.labels)))
+        fields = [
+            {k: round((bonus[k] + u - self._floor) * _SCALE) << shift for k in ks | {0}}
+            for u, ks, shift in zip(unknown, used, self._shifts)
+        ]
+        packed = dict.fromkeys(kept, 1 + sum(f[0] for f in fields))  # the count field, every label at 0
+        for f, h in zip(fields, held):
+            zero = f[0]
+            for g, k in h.items():
+                packed[g] += f[k] - zero
+        self._packed = packed
         prior = Counter(prior_from) if prior_from is not None else Counter({c: len(grouped[c]) for c in self.labels})
         total = sum(prior[c] + 1 for c in self.labels) or 1
         self._prior = tuple(math.log((prior[c] + 1) / total) for c in self.labels)
@@ -128,12 +140,6 @@ class NaiveBayes:
         """``base`` plus the columns a sum of packed rows holds."""
         floor = (total & _MASK) * self._floor  # the count field: each row's values sit above the floor
         return {c: b + floor + ((total >> shift) & _MASK) / _SCALE for c, b, shift in zip(self.labels, base, self._shifts)}
-
-    def _pack(self, row: list[float]) -> int:
-        packed = 1  # the count field
-        for shift, v in zip(range(_FIELD, _FIELD * (len(row) + 1), _FIELD), row):
-            packed |= round((v - self._floor) * _SCALE) << shift
-        return packed
 
     def posterior(self, normalized: str) -> dict[str, float]:
         """Probabilities of the labels (for reports)."""
