@@ -335,6 +335,8 @@ class Understander:
             space, em_id, kind = h.payload  # type: ignore[misc]
             if space != EMERGENCY:
                 continue
+            if kind in (NEGATIVE, NOT_NOW) and self._negated(text, h.start, self._denials):
+                continue  # "不是演习!!! 真着火了": a word that would rule it out, itself denied
             if kind == NEGATIVE:
                 signs.negative.add(em_id)
             elif kind == NOT_NOW:
