@@ -163,6 +163,14 @@ def test_another_emergencys_negative_words_do_not_silence_the_model(understander
     assert got.intent == "emergency" and got.emergency == "elevator_trapped"
 
 
+def test_a_place_says_where_not_what(understander: Understander) -> None:
+    """The model's lead for an emergency must come from what the message says beside its place:
+    号楼 and 单元 are in many emergencies ("3号楼着火了"), a bare address is none."""
+    u, ctx = understander.rules("锦绣城8栋3单元")
+    assert ctx is not None and ctx.unmarked
+    assert understander._combine(u, ctx, _intent_scores(understander, 50.0)).intent != "emergency"
+
+
 def test_a_greeting_is_no_call_for_help(understander: Understander) -> None:
     u, ctx = understander.rules("在不在")
     assert ctx is not None and not ctx.unmarked

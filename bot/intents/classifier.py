@@ -68,6 +68,8 @@ _NEGATION_WINDOW = 4
 _DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}[日号]")
 # A building, unit, floor or flat number (Chinese numerals are Arabic after normalize).
 _ADDRESS = re.compile(r"\d+\s*(?:栋|号楼|幢|单元|层|室)")
+# A place by its numbers: building, unit, floor, flat ("8栋3单元", "1502室", "B2层").
+_PLACE = re.compile(r"[a-z]?\d+\s*(?:号楼|栋|幢|单元|层|楼|室|号|排|座|期|区)?")
 # Characters beyond which a message is an account, not a chat question or a progress query.
 _LONG = 50
 # Someone in danger now writes a line, not a letter: beyond this many characters a message is an
@@ -670,13 +672,15 @@ class Understander:
                 em_id = ctx.suspect
             elif ctx.contested and lead > blend.emergency_contested_gap * scale:
                 em_id = ctx.contested  # "楼下饭店烟道冒火星子 火往上蹿": the flue is no reason to wait
-            elif ctx.unmarked and self.opinions.emergency is not None and lead > scale * (
+            elif ctx.unmarked and self.opinions.emergency is not None and lead > (gap := scale * (
                 blend.emergency_unmarked_gap
                 # more where the rules found a matter by a strong phrase and nobody urges ("整个小区停电
                 # 快三个钟头了"; but "小娃掉进没盖的污水井里了 … 快叫人来")
                 + (blend.emergency_matter_extra if u.candidates and u.candidates[0].score >= 1.0
                    and not any(w in ctx.corrected for w in self._urgent) else 0.0)
-            ):
+            )) and self._emergency_lead(_PLACE.sub("", ctx.corrected)) > gap:
+                # (what the message says beside the place must carry the lead: the model hears 号楼 and
+                # 单元 in many emergencies, "3号楼着火了", and would call one on "锦绣城8栋3单元")
                 # said in words no emergency phrase has ("打得好凶 一直在喊救命"): which one, by the model,
                 # unless that one's own negative words rule it out (a lift rules out "locked in a
                 # room", not "trapped in a lift")
@@ -706,6 +710,12 @@ class Understander:
         if best_s - scores.get(u.intent, -math.inf) <= gap * blend.scale(ctx.corrected):
             return u
         return self._recast(u, ctx, best)  # type: ignore[arg-type]
+
+    def _emergency_lead(self, text: str) -> float:
+        """How far the intent model prefers an emergency over every other intent for ``text``."""
+        panel = self.opinions.panel
+        scores = panel.scores("intent", panel.read(prepare(text)))
+        return scores["emergency"] - max(v for k, v in scores.items() if k != "emergency")
 
     def _route(self, u: Understanding, ctx: _Context, scores: dict[str, float], blend: Blend | None = None) -> Understanding:
         """The rules' matter, unless the department model prefers another department by a clear
