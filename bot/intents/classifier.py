@@ -53,7 +53,7 @@ from bot.intents.index import Hit, PhraseIndex
 from bot.intents.naive_bayes import prepare
 from bot.intents.opinions import TICKET_INTENTS, train
 from bot.intents.model import Candidate, FaqMatch, Understanding
-from bot.intents.normalize import Normalizer
+from bot.intents.normalize import ADDRESS_SUFFIXES, Normalizer
 from bot.knowledge import Knowledge
 
 TICKET_NUMBER = re.compile(r"wy\s?(\d{8})\s?-?\s?(\d{1,6})", re.IGNORECASE)
@@ -66,10 +66,11 @@ _OVERSIGHT = "poor_service"
 _NEGATION_WINDOW = 4
 # A calendar date: the message tells of something that happened then ("2018年10月19日…").
 _DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}[日号]")
-# A building, unit, floor or flat number (Chinese numerals are Arabic after normalize).
+# A building, unit, floor or flat number (Chinese numerals are Arabic after normalize); not 号
+# alone, which is also a date ("3号").
 _ADDRESS = re.compile(r"\d+\s*(?:栋|号楼|幢|单元|层|室)")
-# A place by its numbers: building, unit, floor, flat ("8栋3单元", "1502室", "B2层").
-_PLACE = re.compile(r"[a-z]?\d+\s*(?:号楼|栋|幢|单元|层|楼|室|号|排|座|期|区)?")
+# A place by its numbers, or any number ("8栋3单元", "1502", "B2层"): what a message says beside it.
+_PLACE = re.compile(rf"[a-z]?\d+\s*(?:{ADDRESS_SUFFIXES})?")
 # Characters beyond which a message is an account, not a chat question or a progress query.
 _LONG = 50
 # Someone in danger now writes a line, not a letter: beyond this many characters a message is an
@@ -679,11 +680,11 @@ class Understander:
                 + (blend.emergency_matter_extra if u.candidates and u.candidates[0].score >= 1.0
                    and not any(w in ctx.corrected for w in self._urgent) else 0.0)
             )) and self._emergency_lead(_PLACE.sub("", ctx.corrected)) > gap:
-                # (what the message says beside the place must carry the lead: the model hears 号楼 and
-                # 单元 in many emergencies, "3号楼着火了", and would call one on "锦绣城8栋3单元")
-                # said in words no emergency phrase has ("打得好凶 一直在喊救命"): which one, by the model,
-                # unless that one's own negative words rule it out (a lift rules out "locked in a
-                # room", not "trapped in a lift")
+                # Said in words no emergency phrase has ("打得好凶 一直在喊救命"). What the message says
+                # beside its place must carry the lead: the model hears 号楼 and 单元 in many
+                # emergencies ("3号楼着火了") and would call one on "锦绣城8栋3单元". Which one, by the
+                # model, unless that one's own negative words rule it out (a lift rules out "locked
+                # in a room", not "trapped in a lift").
                 kinds = self.opinions.emergency.scores(ctx.corrected)
                 em_id = max(kinds, key=kinds.__getitem__)
                 if em_id in ctx.ruled_out:

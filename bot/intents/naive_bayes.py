@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import Iterable
 from operator import add
 
-
 # Whitespace and the punctuation that says nothing about the intent; "?" and "!" stay.
 _DROP = re.compile(r"[\s,.;:，。；：、\"'“”‘’()（）…\-~]+")
 _QMARK = re.compile(r"[？?]+")
