@@ -13,12 +13,10 @@ from typing import Any
 from xml.parsers.expat import ExpatError
 
 from aiohttp import web
+from pydantic import ValidationError
 from wechatpy import parse_message
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
-from pydantic import ValidationError
 from wechatpy.messages import BaseMessage
-
-import xmltodict
 
 from bot.channels.door import Door, decrypt, parse_envelope
 from bot.channels.signing import Rejected, check_fresh, verify
@@ -86,10 +84,13 @@ def _typed(parsed: BaseMessage, raw: dict[str, str], channel: str, base: dict[st
 
 def parse_xml(body: str) -> tuple[BaseMessage, dict[str, str]]:
     try:
-        raw = xmltodict.parse(body)["xml"]
+        parsed = parse_message(body)
+        # the fields as parsed (Recognition and others wechatpy has no attribute for): wechatpy
+        # keeps its dict on the message, so the body is parsed once
+        raw = parsed._data
         if not isinstance(raw, dict) or "MsgType" not in raw:
             raise KeyError("MsgType")
-        return parse_message(body), raw
+        return parsed, raw
     except (ExpatError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise Rejected(400, "xml", f"malformed XML: {type(exc).__name__}") from None
 
