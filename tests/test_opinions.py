@@ -174,6 +174,9 @@ def test_a_place_says_where_not_what(understander: Understander) -> None:
 def test_a_greeting_is_no_call_for_help(understander: Understander) -> None:
     u, ctx = understander.rules("在不在")
     assert ctx is not None and not ctx.unmarked
+    # but a polite greeting before an account of something happening leaves the model its say
+    _, polite = understander.rules("您好 打扰一下 我们楼道那边一直有人在哭喊 听着像是出事了")
+    assert polite is not None and polite.unmarked
     assert understander._combine(u, ctx, _intent_scores(understander, 50.0)).intent != "emergency"
 
 

@@ -71,6 +71,8 @@ _DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}[日号]")
 _ADDRESS = re.compile(r"\d+\s*(?:栋|号楼|幢|单元|层|室)")
 # A place by its numbers, or any number ("8栋3单元", "1502", "B2层"): what a message says beside it.
 _PLACE = re.compile(rf"[a-z]?\d+\s*(?:{ADDRESS_SUFFIXES})?")
+# Characters up to which a message with a greeting or thanks says little else.
+_GREETING_ONLY = 12
 # Characters beyond which a message is an account, not a chat question or a progress query.
 _LONG = 50
 # Someone in danger now writes a line, not a letter: beyond this many characters a message is an
@@ -540,9 +542,12 @@ class Understander:
         ctx = _Context(corrected, suspect)
         if "past" not in cue_hits:
             ctx.contested = contested
-            # a greeting, thanks or an off-topic ask is no call for help unless it cries for one
-            # ("在不在": the model hears 在 of 正在, 还在)
-            social = cues & {"greeting", "thanks", "offtopic"} and not any(w in norm for w in self._urgent)
+            # an off-topic ask, or a greeting or thanks that says little else, is no call for help
+            # unless it cries for one ("在不在": the model hears 在 of 正在, 还在; but "您好 打扰一下
+            # 电梯里好像关了个小孩 一直在哭" is one)
+            social = ("offtopic" in cues or (cues & {"greeting", "thanks"} and len(norm) <= _GREETING_ONLY)) and not any(
+                w in norm for w in self._urgent
+            )
             ctx.unmarked = not signs.strong and not signs.denied and not social
             ctx.ruled_out = frozenset(signs.negative)
         # Asking after a report is short; a long message that mentions "上次投诉" is a report itself.
