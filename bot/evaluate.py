@@ -139,7 +139,9 @@ def load_cases(path: str | Path) -> list[Case]:
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip():
             d = json.loads(line)
-            cases.append(Case(d["text"], d["intent"], d.get("departments") or [], bool(d.get("emergency")), d.get("facts") or []))
+            # each fact is a phrase the reply must contain, or a list of alternatives
+            facts = [[fact] if isinstance(fact, str) else list(fact) for fact in d.get("facts") or []]
+            cases.append(Case(d["text"], d["intent"], d.get("departments") or [], bool(d.get("emergency")), facts))
     return cases
 
 

@@ -13,7 +13,7 @@ import pytest
 from bot.app import running
 from bot.classify import classify_one
 from bot.config import Settings
-from bot.evaluate import Report, evaluate_file
+from bot.evaluate import Report, evaluate_file, load_cases
 from bot import knowledge
 from bot.intents import Normalizer, Understander
 
@@ -53,6 +53,19 @@ async def test_golden_floors(settings: Settings, path: Path) -> None:
     assert report.department_accuracy >= 0.93, report.render(misses=20)
     assert report.intent_accuracy >= 0.9, report.render(misses=20)
     assert report.faq_correctness >= 0.9, report.render(misses=20)
+
+
+def test_a_fact_is_a_whole_phrase(tmp_path: Path) -> None:
+    """A fact written as a string must appear whole in the reply, not any of its characters; a
+    list of strings gives alternatives."""
+    path = tmp_path / "g.jsonl"
+    path.write_text(json.dumps({"text": "公共收益归谁", "intent": "policy_question", "facts": ["属业主共有", ["每半年", "半年"]]}, ensure_ascii=False), encoding="utf-8")
+    (case,) = load_cases(path)
+    report = Report()
+    report.add(case, {"intent": "policy_question", "department": None, "emergency": False, "reply": "归业主所有，半年公布一次"})
+    assert report.faq_ok == 0  # 属业主共有 is not there, though 业, 主, 共, 有 are
+    report.add(case, {"intent": "policy_question", "department": None, "emergency": False, "reply": "属业主共有，每半年公布"})
+    assert report.faq_ok == 1
 
 
 async def test_golden_overall(settings: Settings) -> None:
