@@ -36,6 +36,14 @@ GOLDEN = [
 # messages would say nothing.
 
 
+# Until 2026-11-30 a fact written as a string was checked character by character, and every file's
+# FAQ figure read .9 or more. Checked whole, five older files fall short, and hold these floors:
+# golden_fresh2's facts are long verbatim clauses; in the others right entries score under the FAQ
+# gate. Pooled, the files meet .9 (test_golden_overall).
+_FAQ_FLOOR = {
+    "golden_fresh2": 0.6, "golden_fresh3": 0.79, "golden_fresh6": 0.83, "golden_fresh10": 0.79, "golden_fresh12": 0.86,
+}
+
 _REPORTS: dict[Path, Report] = {}  # each file is scored once for the floors and the pooled figures
 
 
@@ -52,11 +60,7 @@ async def test_golden_floors(settings: Settings, path: Path) -> None:
     assert report.emergency_recall == 1.0 and report.emergency_precision == 1.0, report.render(misses=20)
     assert report.department_accuracy >= 0.93, report.render(misses=20)
     assert report.intent_accuracy >= 0.9, report.render(misses=20)
-    # Until 2026-11-30 a fact written as a string was checked character by character, and every
-    # file's FAQ figure read .9 or more. Checked whole, four older files fall short: golden_fresh2
-    # .61 (its facts are long verbatim clauses), fresh3 and fresh10 .80, fresh6 .83 (right entries
-    # scored under the FAQ gate). Pooled, the files meet .9 (test_golden_overall).
-    assert report.faq_correctness >= 0.6, report.render(misses=20)
+    assert report.faq_correctness >= _FAQ_FLOOR.get(path.stem, 0.9), report.render(misses=20)
 
 
 def test_a_fact_is_a_whole_phrase(tmp_path: Path) -> None:
