@@ -119,7 +119,7 @@ class DialogueSettings(_Section):
 class UnderstandingSettings(_Section):
     confidence_gate: float = Field(0.45, ge=0, le=1)
     margin_gate: float = Field(0.08, ge=0, le=1)
-    faq_gate: float = Field(0.60, ge=0, le=1)
+    faq_gate: float = Field(0.40, ge=0, le=1)
     knowledge_dir: Path | None = None  # default: the packaged knowledge/
 
 

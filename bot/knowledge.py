@@ -121,6 +121,7 @@ class Example(BaseModel):
     text: str
     intent: Intent
     departments: list[str] = []
+    faq: str | None = None  # a policy question: the FAQ entry that answers it
     src: str = ""  # which golden set it comes from
 
 

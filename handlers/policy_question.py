@@ -17,7 +17,7 @@ async def policy_question(understanding: Understanding, understander: Understand
         entry = knowledge.faq_by_id[best.id]
         return Reply(text=knowledge.text("faq_answer", answer=entry.answer.strip(), citation=knowledge.cite(entry.sources)))
     # Questions the knowledge base nearly answers, to ask again in its words.
-    related = [knowledge.faq_by_id[m.id].question for m in understanding.faq if m.score >= understander.gates.faq * 0.7]
+    related = [knowledge.faq_by_id[m.id].question for m in understanding.faq if m.score >= understander.gates.faq]
     if understanding.matter:  # "X 该找谁": the responsible department, from the matter's own clause
         matter = knowledge.matter[understanding.matter]
         text = knowledge.text(

@@ -103,7 +103,7 @@ async def test_editor_edits_an_answer_and_every_process_answers_the_new_text(cli
 
     # The try box shows the match, its score, and the reply the bot would give.
     html = await (await client.get("/console/faq", params={"try": QUESTION})).text()
-    assert ENTRY in html and "达到门槛" in html and NEW_ANSWER in html
+    assert ENTRY in html and "问答模型认同" in html and NEW_ANSWER in html
 
 
 async def test_a_save_over_someone_elses_change_is_refused(client, services) -> None:

@@ -37,12 +37,10 @@ GOLDEN = [
 
 
 # Until 2026-11-30 a fact written as a string was checked character by character, and every file's
-# FAQ figure read .9 or more. Checked whole, five older files fall short, and hold these floors:
-# golden_fresh2's facts are long verbatim clauses; in the others right entries score under the FAQ
-# gate. Pooled, the files meet .9 (test_golden_overall).
-_FAQ_FLOOR = {
-    "golden_fresh2": 0.6, "golden_fresh3": 0.79, "golden_fresh6": 0.83, "golden_fresh10": 0.79, "golden_fresh12": 0.86,
-}
+# FAQ figure read .9 or more. Checked whole, two older files fall short and hold these floors:
+# many of their facts are long verbatim clauses that an answer in plain words does not quote, and
+# a few of their questions are read as complaints. Pooled, the files meet .9 (test_golden_overall).
+_FAQ_FLOOR = {"golden_fresh2": 0.78, "golden_fresh3": 0.83}
 
 _REPORTS: dict[Path, Report] = {}  # each file is scored once for the floors and the pooled figures
 
@@ -408,13 +406,37 @@ async def test_a_report_only_the_models_understood_is_confirmed(settings: Settin
     assert "1." in got["reply"] and "都不是" in got["reply"]  # numbered options, no ticket yet
 
 
+def test_an_faq_entry_new_from_the_console_is_answered(understander: Understander) -> None:
+    """An entry with no labelled questions yet cannot win the FAQ model's first choice; a question
+    the matcher finds for it still gets its answer when the model ranks it second."""
+    known = understander.knowledge
+    data = known.model_dump()
+    data["faq"].append(
+        {
+            "id": "waste_sorting",
+            "question": "垃圾分类有什么规定？",
+            "phrasings": ["垃圾怎么分类", "厨余垃圾放哪个桶", "垃圾分类不做会罚款吗"],
+            "keywords": ["垃圾分类"],
+            "answer": "请按小区公示的分类要求投放。",
+            "sources": data["faq"][0]["sources"],
+        }
+    )
+    fresh = Understander(type(known).model_validate(data))
+    u = fresh.understand("不分类会被罚吗")
+    assert u.intent == "policy_question" and fresh.answers(u.faq) and u.faq[0].id == "waste_sorting"
+    # The FAQ model has it second, not first: the matcher's best is what it confirmed.
+    scores = fresh.opinions.faq.scores(fresh.normalize("不分类会被罚吗"))
+    assert sorted(scores, key=scores.__getitem__, reverse=True).index("waste_sorting") == 1
+
+
 async def test_a_near_miss_names_the_department_and_the_question_to_ask(settings: Settings, understander: Understander) -> None:
-    """Below the FAQ gate, a question about a matter gets the matter's department, and the FAQ
-    questions it nearly matched, to ask again in the knowledge base's words; never their answer."""
-    text = "房顶漏得厉害 很急 维修资金能不能先用上 流程太慢了"
+    """A question about a matter whose FAQ match the FAQ model does not confirm gets the matter's
+    department, and the FAQ questions it nearly matched, to ask again in the knowledge base's
+    words; never their answer."""
+    text = "物业超合同收费或者收费不公示 住建部门会咋处理"
     u = understander.understand(text)
     assert u.intent == "policy_question" and u.matter and u.faq
-    assert understander.gates.faq * 0.7 <= u.faq[0].score < understander.gates.faq
+    assert u.faq[0].score >= understander.gates.faq and not understander.answers(u.faq)
     async with running(settings, understander) as services:
         got = await classify_one(services.engine, text, 1)
     near = understander.knowledge.faq_by_id[u.faq[0].id]

@@ -237,7 +237,7 @@ async def try_question(services, text: str) -> dict[str, Any]:  # type: ignore[n
     understanding = understander.understand(text)
     by_id = understander.knowledge.faq_by_id
     matches = [{"id": m.id, "score": m.score, "question": by_id[m.id].question if m.id in by_id else "",
-                "passes": m.score >= understander.gates.faq} for m in understanding.faq]
+                "passes": m.score >= understander.gates.faq, "confirmed": m.confirmed} for m in understanding.faq]
     if services.engine.router.command_for(text):
         reply = "（这是一条指令，不在此演示）"
     else:

@@ -16,7 +16,8 @@ class Candidate(BaseModel):
 
 class FaqMatch(BaseModel):
     id: str
-    score: float  # 0..1
+    score: float  # 0..1, the FAQ matcher's
+    confirmed: bool = False  # the FAQ model picks this entry too: it may be answered
 
 
 class Understanding(BaseModel):

@@ -4,7 +4,9 @@ knowledge: the labelled messages of ``knowledge/examples.jsonl`` and the matters
 - the intent; an emergency only where the rules saw no sign of one either way, and then which
   kind (a model over the emergencies' own words and the labelled emergencies);
 - the department a complaint or repair goes to, and, should it differ from the rules', which of
-  that department's matters the message is about.
+  that department's matters the message is about;
+- which FAQ entry a question asks (a model over the entries' phrasings and the labelled
+  questions), for the FAQ matcher's pick to be answered only where the two agree.
 
 A labelled message names the departments that may handle it, not its matter: its matter is the
 one of those departments' matters that the matters' phrases alone find likeliest.
@@ -31,6 +33,7 @@ class Opinions:
     department: NaiveBayes | None
     matter_by_department: Mapping[str, NaiveBayes]  # department code → a model over its matters
     emergency: NaiveBayes | None = None  # which emergency (by id)
+    faq: NaiveBayes | None = None  # which FAQ entry (by id)
     # the intent and department models, read from one table (every message needs both)
     panel: Panel = field(default_factory=Panel)
 
@@ -64,6 +67,14 @@ def _emergency_model(knowledge: Knowledge, messages: list[str], normalize: Norma
     return NaiveBayes([*words, *labelled], prior_from=[e for _, e in labelled] or None)
 
 
+def _faq_model(knowledge: Knowledge, messages: list[str], normalize: Normalizer) -> NaiveBayes | None:
+    docs = [(normalize(p), f.id) for f in knowledge.faq for p in (f.question, *f.phrasings)]
+    # A labelled question whose entry has since been removed (in the console) teaches nothing.
+    docs += [(text, x.faq) for x, text in zip(knowledge.examples, messages) if x.faq in knowledge.faq_by_id]
+    # Every entry equally likely: how often the golden sets ask one says little about residents.
+    return NaiveBayes(docs, prior_from=()) if docs else None
+
+
 def train(knowledge: Knowledge, normalize: Normalizer) -> Opinions:
     """The models, over texts as ``normalize`` makes them (the form the classifier reads)."""
     examples = knowledge.examples
@@ -73,6 +84,7 @@ def train(knowledge: Knowledge, normalize: Normalizer) -> Opinions:
     # accurate on the golden files (each scored unseen), a third smaller, and faster to look up.
     intent = NaiveBayes(intent_docs, labels=MODEL_INTENTS, min_count=_MIN_COUNT) if intent_docs else None
     emergency = _emergency_model(knowledge, messages, normalize)
+    faq = _faq_model(knowledge, messages, normalize)
 
     phrases = _phrases(knowledge, normalize)
     department_of = {m.id: m.department for m in knowledge.matters}
@@ -85,7 +97,7 @@ def train(knowledge: Knowledge, normalize: Normalizer) -> Opinions:
         if allowed:
             labelled.append((text, _silver(by_phrases, text, allowed)))
     if not labelled:
-        return Opinions(intent, None, _Trained({}), emergency, Panel(intent=intent))
+        return Opinions(intent, None, _Trained({}), emergency, faq, Panel(intent=intent))
 
     # Only departments with matters: a complaint goes to a department through one of its matters.
     routable = sorted(set(department_of.values()))
@@ -103,7 +115,7 @@ def train(knowledge: Knowledge, normalize: Normalizer) -> Opinions:
         return NaiveBayes(docs, prior_from=[m for _, m in labelled if department_of[m] == code])
 
     by_department = _Trained({code: partial(matter_model, code) for code in routable})
-    return Opinions(intent, department, by_department, emergency, Panel(intent=intent, department=department))
+    return Opinions(intent, department, by_department, emergency, faq, Panel(intent=intent, department=department))
 
 
 class _Trained(Mapping[str, NaiveBayes]):
