@@ -304,20 +304,28 @@ class Understander:
 
     def match_faq(self, normalized: str, limit: int = 3, keyword_entries: Iterable[str] = ()) -> list[FaqMatch]:
         """The FAQ entries a normalised message asks, as the matcher ranks them (see ``faq_index``),
-        except that one the FAQ model confirms is marked and put first: the model's first choice
-        if the matcher has it at the gate, else the matcher's best if it is the model's second
-        (an entry new from the console has no labelled questions yet to win the model's first)."""
-        found = self._faq.match(normalized, limit, keyword_entries)
+        with the one the FAQ model confirms marked and put first (see ``_confirmed``)."""
+        return self._confirmed(normalized, self._matched(normalized, limit, keyword_entries))
+
+    def _matched(self, normalized: str, limit: int = 3, keyword_entries: Iterable[str] = ()) -> list[FaqMatch]:
+        return [_faq_match({"id": i, "score": score}) for i, score in self._faq.match(normalized, limit, keyword_entries)]
+
+    def _confirmed(self, normalized: str, matches: list[FaqMatch]) -> list[FaqMatch]:
+        """The matches with one the FAQ model confirms marked and put first: the model's first
+        choice if the matcher has it at the gate, else the matcher's best if it is the model's
+        second (an entry new from the console has no labelled questions yet to win the model's
+        first). Only a message read as a question needs this: the model is read only then."""
         model = self.opinions.faq
-        if not found or model is None or found[0][1] < self.gates.faq:
-            return [_faq_match({"id": i, "score": score}) for i, score in found]
+        best = max(matches, key=lambda m: m.score, default=None)
+        if best is None or model is None or best.score < self.gates.faq:
+            return matches
         scores = model.scores(normalized)
         first, *second = heapq.nlargest(2, scores, key=scores.__getitem__)
-        at_gate = [i for i, score in found if score >= self.gates.faq]
-        confirmed = first if first in at_gate else found[0][0] if found[0][0] in second else None
-        matches = [_faq_match({"id": i, "score": score, "confirmed": i == confirmed}) for i, score in found]
-        matches.sort(key=lambda m: not m.confirmed)  # stable: the rest stay as the matcher ranks them
-        return matches
+        at_gate = [m.id for m in matches if m.score >= self.gates.faq]
+        confirmed = first if first in at_gate else best.id if best.id in second else None
+        marked = [_faq_match({"id": m.id, "score": m.score, "confirmed": m.id == confirmed}) for m in matches]
+        marked.sort(key=lambda m: not m.confirmed)  # stable: the rest stay as the matcher ranks them
+        return marked
 
     def answers(self, faq: list[FaqMatch]) -> bool:
         """Whether the first of these matches is answered: the matcher and the FAQ model, two ways
@@ -589,7 +597,7 @@ class Understander:
         # The FAQ for a question, or for a message naming no matter that may be an unasked question
         # ("物业费标准"); a greeting or thanks that asks nothing is never answered from it.
         social = bool(cues & {"greeting", "thanks", "offtopic"})
-        faq = self.match_faq(corrected, keyword_entries=faq_keywords) if (asks or not (ranked or social)) else []
+        faq = self._matched(corrected, keyword_entries=faq_keywords) if (asks or not (ranked or social)) else []
         ctx.who, ctx.faq, ctx.faq_keywords, ctx.matter = who, faq, faq_keywords, (ranked[0][0] if ranked else None)
         ctx.asks = asks or bool(cue_hits.get("inquiry"))
         faq_score = max((m.score for m in faq), default=0.0)
@@ -619,6 +627,8 @@ class Understander:
         report += 1.5 * min(requests, 2)  # "能派人换个灯泡不" asks for a visit, not about a rule
         if question and ranked and report >= ask:
             question = False
+        if faq and (question or not ranked):  # only then is the FAQ answered
+            faq = ctx.faq = self._confirmed(corrected, faq)
         if ranked:
             main, s1 = ranked[0]
             s2 = ranked[1][1] if len(ranked) > 1 else 0.0
@@ -781,7 +791,7 @@ class Understander:
         update: dict[str, object] = {"intent": intent}
         matter = self.knowledge.matter[ctx.matter] if ctx.matter else None
         if intent == "policy_question":
-            faq = ctx.faq or self.match_faq(ctx.corrected, keyword_entries=ctx.faq_keywords)
+            faq = self._confirmed(ctx.corrected, ctx.faq or self._matched(ctx.corrected, keyword_entries=ctx.faq_keywords))
             faq_score = max((m.score for m in faq), default=0.0)
             department = matter.department if matter else None
             if self.answers(faq) and not (matter and ctx.who):
