@@ -329,7 +329,7 @@ class Understander:
 
     def answers(self, faq: list[FaqMatch]) -> bool:
         """Whether the first of these matches is answered: the matcher and the FAQ model, two ways
-        of reading, agree on it (see ``match_faq``). Replayed on eight sealed sets at their first
+        of reading, agree on it (see ``_confirmed``). Replayed on eight sealed sets at their first
         look (240 questions), the matcher's best at 0.60 alone gave 210 right answers and 8 wrong
         ones, and the model disagreed with 8 of those 8; with the two agreeing, at 0.40, 234 right
         and 1 wrong."""
