@@ -84,6 +84,9 @@ _EMERGENCY_LONG = 80
 # this close (_FAQ_ASKED); not asked at all, a clearly good one (_FAQ_UNASKED). Answering it is
 # another matter: see ``Understander.answers``.
 _FAQ_ASKED, _FAQ_UNASKED = 0.45, 0.75
+# An FAQ entry the FAQ model has no labelled questions for is answered on the matcher's score alone
+# at this score (the gate for every entry before the model).
+_FAQ_ALONE = 0.60
 
 # Matters about equipment whose plain breakdown, reported for fixing, is the property company's
 # repair (ROUTING: 公共部位报修), while repeated failures or safety are the department's complaint.
@@ -313,8 +316,10 @@ class Understander:
     def _confirmed(self, normalized: str, matches: list[FaqMatch]) -> list[FaqMatch]:
         """The matches with one the FAQ model confirms marked and put first: the model's first
         choice if the matcher has it at the gate, else the matcher's best if it is the model's
-        second (an entry new from the console has no labelled questions yet to win the model's
-        first). Only a message read as a question needs this: the model is read only then."""
+        second. The model knows an entry without labelled questions (one new from the console)
+        only by its phrasings and cannot vouch for it: such an entry, as the matcher's best, is
+        answered on the matcher's score alone, at _FAQ_ALONE. Only a message read as a question
+        needs this: the model is read only then."""
         model = self.opinions.faq
         best = max(matches, key=lambda m: m.score, default=None)
         if best is None or model is None or best.score < self.gates.faq:
@@ -322,7 +327,12 @@ class Understander:
         scores = model.scores(normalized)
         first, *second = heapq.nlargest(2, scores, key=scores.__getitem__)
         at_gate = [m.id for m in matches if m.score >= self.gates.faq]
-        confirmed = first if first in at_gate else best.id if best.id in second else None
+        if first in at_gate:
+            confirmed: str | None = first
+        elif best.id in second or (best.id not in self.opinions.faq_learnt and best.score >= _FAQ_ALONE):
+            confirmed = best.id
+        else:
+            confirmed = None
         marked = [_faq_match({"id": m.id, "score": m.score, "confirmed": m.id == confirmed}) for m in matches]
         marked.sort(key=lambda m: not m.confirmed)  # stable: the rest stay as the matcher ranks them
         return marked

@@ -34,6 +34,7 @@ class Opinions:
     matter_by_department: Mapping[str, NaiveBayes]  # department code → a model over its matters
     emergency: NaiveBayes | None = None  # which emergency (by id)
     faq: NaiveBayes | None = None  # which FAQ entry (by id)
+    faq_learnt: frozenset[str] = frozenset()  # the FAQ entries with labelled questions to learn from
     # the intent and department models, read from one table (every message needs both)
     panel: Panel = field(default_factory=Panel)
 
@@ -87,6 +88,7 @@ def train(knowledge: Knowledge, normalize: Normalizer) -> Opinions:
     intent = NaiveBayes(intent_docs, labels=MODEL_INTENTS, min_count=_MIN_COUNT) if intent_docs else None
     emergency = _emergency_model(knowledge, messages, normalize)
     faq = _faq_model(knowledge, messages, normalize)
+    learnt = frozenset(x.faq for x in examples if x.faq in knowledge.faq_by_id)
 
     phrases = _phrases(knowledge, normalize)
     department_of = {m.id: m.department for m in knowledge.matters}
@@ -99,7 +101,7 @@ def train(knowledge: Knowledge, normalize: Normalizer) -> Opinions:
         if allowed:
             labelled.append((text, _silver(by_phrases, text, allowed)))
     if not labelled:
-        return Opinions(intent, None, _Trained({}), emergency, faq, Panel(intent=intent))
+        return Opinions(intent, None, _Trained({}), emergency, faq, learnt, Panel(intent=intent))
 
     # Only departments with matters: a complaint goes to a department through one of its matters.
     routable = sorted(set(department_of.values()))
@@ -117,7 +119,7 @@ def train(knowledge: Knowledge, normalize: Normalizer) -> Opinions:
         return NaiveBayes(docs, prior_from=[m for _, m in labelled if department_of[m] == code])
 
     by_department = _Trained({code: partial(matter_model, code) for code in routable})
-    return Opinions(intent, department, by_department, emergency, faq, Panel(intent=intent, department=department))
+    return Opinions(intent, department, by_department, emergency, faq, learnt, Panel(intent=intent, department=department))
 
 
 class _Trained(Mapping[str, NaiveBayes]):
