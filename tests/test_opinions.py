@@ -26,6 +26,18 @@ def test_naive_bayes_learns_what_each_label_says() -> None:
     assert nb.scores_of(features("单元门口的灯坏了")) == nb.scores("单元门口的灯坏了")
 
 
+@pytest.mark.parametrize("prior_from", [(), None], ids=["uniform", "by docs"])
+def test_likeliest_ranks_as_the_scores_do(prior_from: tuple[str, ...] | None) -> None:
+    """``likeliest`` (the packed fields alone, for equal priors) ranks labels as ``scores`` does,
+    ties to the label listed first, and with no known gram gives the first labels."""
+    docs = [("物业费不交会怎样", "a"), ("公共收益归谁", "b"), ("公共收益怎么公示", "c"), ("维修资金怎么用", "d"), ("维修资金谁交", "d")]
+    nb = NaiveBayes(docs, prior_from=prior_from, min_count=1)
+    for text in ("公共收益归谁啊", "维修资金", "收益公示", "物业费", "丙丁", "公共"):
+        scores = nb.scores(text)
+        ranked = sorted(nb.labels, key=lambda c: (-scores[c], nb.labels.index(c)))
+        assert nb.likeliest(text, 2) == ranked[:2], text
+
+
 def test_prior_counts_only_the_messages() -> None:
     """Phrase lists teach words, not how often a label comes up: with no known gram, the
     messages named in ``prior_from`` decide."""

@@ -324,8 +324,7 @@ class Understander:
         best = max(matches, key=lambda m: m.score, default=None)
         if best is None or model is None or best.score < self.gates.faq:
             return matches
-        scores = model.scores(normalized)
-        first, *second = heapq.nlargest(2, scores, key=scores.__getitem__)
+        first, *second = model.likeliest(normalized, 2)
         at_gate = [m.id for m in matches if m.score >= self.gates.faq]
         if first in at_gate:
             confirmed: str | None = first
