@@ -40,10 +40,11 @@ GOLDEN = [
 # FAQ figure read .9 or more. Checked whole, two older files fall short and hold these floors:
 # many of their facts are long verbatim clauses that an answer in plain words does not quote, and
 # a few of their questions are read as complaints. Pooled, the files meet .9 (test_golden_overall).
-# golden_faq1, faq2 and faq3 each ask 120 policy questions over some fifty topics, many phrased as who-questions about
-# a matter; they hold lower floors than the sets written like ordinary traffic.
-_FAQ_FLOOR = {"golden_fresh2": 0.78, "golden_fresh3": 0.83, "golden_faq1": 0.75, "golden_faq2": 0.78, "golden_faq3": 0.88}
-_INTENT_FLOOR = {"golden_faq1": 0.87, "golden_faq2": 0.84, "golden_faq3": 0.87}
+# golden_faq1 and faq2 each ask 120 policy questions over some fifty topics, many phrased as
+# who-questions about a matter; they hold lower FAQ floors than the sets written like ordinary
+# traffic (faq3, written the same way, meets .9).
+_FAQ_FLOOR = {"golden_fresh2": 0.78, "golden_fresh3": 0.83, "golden_faq1": 0.82, "golden_faq2": 0.88}
+_INTENT_FLOOR: dict[str, float] = {}
 _DEPARTMENT_FLOOR = {"golden_faq1": 0.9}  # 20 messages with a department: one miss is .05
 
 _REPORTS: dict[Path, Report] = {}  # each file is scored once for the floors and the pooled figures
