@@ -311,7 +311,8 @@ class Understander:
         return self._confirmed(normalized, self._matched(normalized, limit, keyword_entries))
 
     def _matched(self, normalized: str, limit: int = 3, keyword_entries: Iterable[str] = ()) -> list[FaqMatch]:
-        return [_faq_match({"id": i, "score": score}) for i, score in self._faq.match(normalized, limit, keyword_entries)]
+        found = self._faq.match(normalized, limit, keyword_entries)
+        return [_faq_match({"id": i, "score": score, "confirmed": False}) for i, score in found]
 
     def _confirmed(self, normalized: str, matches: list[FaqMatch]) -> list[FaqMatch]:
         """The matches with one the FAQ model confirms marked and put first: the model's first
@@ -609,7 +610,7 @@ class Understander:
         faq = self._matched(corrected, keyword_entries=faq_keywords) if (asks or not (ranked or social)) else []
         ctx.who, ctx.faq, ctx.faq_keywords, ctx.matter = who, faq, faq_keywords, (ranked[0][0] if ranked else None)
         ctx.asks = asks or bool(cue_hits.get("inquiry"))
-        faq_score = max((m.score for m in faq), default=0.0)
+        faq_score = faq[0].score if faq else 0.0  # as the matcher ranks them: best first
         # a building or flat number tells of a case at a place ("8栋有人养了条藏獒…谁管啊")
         narration = len(cue_hits.get("event", ())) + bool(_ADDRESS.search(norm))
         reports = bool(cues & {"complaint", "repair", "rhetorical"})
