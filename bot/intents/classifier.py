@@ -38,7 +38,6 @@ Cross-file validation (train without a golden file, score on it) chose the gaps.
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections import defaultdict
