@@ -175,6 +175,13 @@ def _sound_policy(payload: object) -> bool | int:
     return 2 if (space == MATTER and kind == STRONG) else True
 
 
+def _faq_certainty(faq: list[FaqMatch]) -> tuple[float, float]:
+    """A policy question's confidence and margin: the matcher's best score, and its lead over the
+    next (whichever the FAQ model confirmed)."""
+    scores = sorted((m.score for m in faq), reverse=True) + [0.0, 0.0]
+    return scores[0], round(scores[0] - scores[1], 3)
+
+
 @dataclass(frozen=True, slots=True)
 class _Gates:
     confidence: float
@@ -676,13 +683,13 @@ class Understander:
         if question and social and not self.answers(faq):
             question = False
         if (self.answers(faq) if asks else faq_score >= _FAQ_UNASKED) and not social or question:
-            second = sorted((m.score for m in faq), reverse=True)[1] if len(faq) > 1 else 0.0
+            confidence, margin = _faq_certainty(faq)
             return _understanding(
                 **base,
                 intent="policy_question",
                 department=self.knowledge.faq_by_id[faq[0].id].department if self.answers(faq) else None,
-                confidence=faq_score,
-                margin=round(faq_score - second, 3),
+                confidence=confidence,
+                margin=margin,
                 faq=faq,
             ), ctx
         return _understanding(**base, intent="other", confidence=0.9 if social else 0.5, margin=0.5, faq=faq), ctx
@@ -801,14 +808,13 @@ class Understander:
         matter = self.knowledge.matter[ctx.matter] if ctx.matter else None
         if intent == "policy_question":
             faq = self._confirmed(ctx.corrected, ctx.faq or self._matched(ctx.corrected, keyword_entries=ctx.faq_keywords))
-            faq_score = max((m.score for m in faq), default=0.0)
             department = matter.department if matter else None
             if self.answers(faq) and not (matter and ctx.who):
                 department = self.knowledge.faq_by_id[faq[0].id].department or department
             update.update(faq=faq, department=department)
             if not matter:
-                second = sorted((m.score for m in faq), reverse=True)[1] if len(faq) > 1 else 0.0
-                update.update(confidence=faq_score, margin=round(faq_score - second, 3))
+                confidence, margin = _faq_certainty(faq)
+                update.update(confidence=confidence, margin=margin)
         elif intent in ("complaint", "repair") and matter:
             department = matter.department
             if intent == "repair" and matter.id in _EQUIPMENT:

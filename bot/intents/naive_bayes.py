@@ -147,15 +147,14 @@ class NaiveBayes:
         """The ``k`` likeliest labels, likeliest first, as ``scores`` ranks them (ties: the label
         listed first). With every label equally likely beforehand, the packed fields alone rank
         them, and no score need be computed (for a model of many labels, most of the cost)."""
-        rows = list(filter(None, map(self._packed.get, features(normalized))))
+        grams_ = features(normalized)
+        rows = list(filter(None, map(self._packed.get, grams_)))
         if len(set(self._prior)) > 1 or len(rows) > self._max_grams:
-            scores = self.scores_of(features(normalized))
+            scores = self.scores_of(grams_)
             return heapq.nlargest(k, scores, key=scores.__getitem__)
         if not rows:  # no gram known: every label as likely
             return list(self.labels[:k])
-        fields = array(_FIELDS, sum(rows).to_bytes(self._bytes, sys.byteorder))
-        if sys.byteorder == "big":
-            fields.reverse()
+        fields = self._fields(sum(rows))
         del fields[0]  # the count field: the same for every label
         found = []
         for _ in range(min(k, len(fields))):  # max and index run in C; the first of equals wins
@@ -166,11 +165,16 @@ class NaiveBayes:
 
     def _unpacked(self, total: int, base: Iterable[float]) -> dict[str, float]:
         """``base`` plus the columns a sum of packed rows holds."""
-        fields = array(_FIELDS, total.to_bytes(self._bytes, sys.byteorder))
-        if sys.byteorder == "big":
-            fields.reverse()  # the count field first
+        fields = self._fields(total)
         floor = fields[0] * self._floor  # the count field: each row's values sit above the floor
         return {c: b + floor + v / _SCALE for c, b, v in zip(self.labels, base, fields[1:])}
+
+    def _fields(self, total: int) -> array[int]:
+        """A sum of packed rows as its fields, the count field first (one C call for all)."""
+        fields = array(_FIELDS, total.to_bytes(self._bytes, sys.byteorder))
+        if sys.byteorder == "big":
+            fields.reverse()
+        return fields
 
     def posterior(self, normalized: str) -> dict[str, float]:
         """Probabilities of the labels (for reports)."""
