@@ -23,7 +23,16 @@ def test_naive_bayes_learns_what_each_label_says() -> None:
     )
     assert _best(nb.scores("单元门口的灯坏了")) == "repair"
     assert _best(nb.scores("有人往下扔")) == "complaint"
-    assert nb.scores_of(features("单元门口的灯坏了")) == nb.scores("单元门口的灯坏了")
+
+
+
+@pytest.mark.parametrize("text", ["单元门口的灯坏了", "灯灯灯坏了坏了", "有人往下扔 $^ 灯", "", "好"])
+def test_the_automaton_finds_every_known_gram(text: str) -> None:
+    """The rows the automaton hands over are those of ``features`` that have one, an occurrence
+    each (the marks, and "^" or "$" typed in a message, add none of their own)."""
+    nb = NaiveBayes([("单元门口的灯坏了", "a"), ("灯坏了", "a"), ("往下扔", "b"), ("^$", "b")], min_count=1)
+    wanted = sorted(filter(None, map(nb._packed.get, features(text))))  # type: ignore[attr-defined]
+    assert sorted(nb._rows(prepare(text))) == wanted  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("prior_from", [(), None], ids=["uniform", "by docs"])
@@ -246,8 +255,8 @@ def test_packed_sums_hold_any_length(understander: Understander) -> None:
     ["单元门口的灯坏了", "楼上天天往下扔垃圾 物业也不管？", "", "好", "楼上天天往下扔垃圾 物业也不管 " * 20],
 )
 def test_panel_reads_as_each_model(understander: Understander, text: str) -> None:
-    """The shared table (rows summed by position) gives each model the scores its own table gives,
-    also when a long message is summed in parts."""
+    """The shared automaton (the models' rows side by side) gives each model the scores its own
+    rows give, also when a long message is summed in parts."""
     opinions = understander.opinions
     in_parts = copy.copy(opinions.panel)
     in_parts._step = 7  # type: ignore[attr-defined]

@@ -2,10 +2,11 @@
 1–3-grams of the normalised message (with begin/end marks, so "吗$" and "^请问" count).
 
 Trained at start-up (see ``opinions.py``) from ``knowledge/examples.jsonl`` and the knowledge's
-own phrases. Scoring is one dictionary look-up per gram and one sum of integers, done in C
-(``map(dict.get, …)``; each gram's row is packed into one integer). Models that read the same
-message share one table (``Panel``): the look-ups, not the arithmetic, are what costs (each
-misses the CPU's caches), and one table needs them once for all its models.
+own phrases. Each known gram's row (its value for every label) is packed into one integer, and
+an Aho-Corasick automaton (pyahocorasick, in C) over the known grams hands over the row of every
+gram it finds in one pass over the message: scoring is that pass and one sum of integers, with
+no string built or looked up in Python per gram. Models that read the same message share one
+automaton (``Panel``): its rows hold theirs side by side, so one pass and one sum serve them all.
 
 The models do not decide alone: ``Understander`` weighs them against the rules (see
 ``classifier.py``).
@@ -20,10 +21,13 @@ import sys
 from array import array
 from collections import Counter
 from collections.abc import Iterable
-from operator import add
+from operator import add, itemgetter
 
-# Whitespace and the punctuation that says nothing about the intent; "?" and "!" stay.
-_DROP = re.compile(r"[\s,.;:，。；：、\"'“”‘’()（）…\-~]+")
+import ahocorasick
+
+# Whitespace and the punctuation that says nothing about the intent ("?" and "!" stay), and the
+# characters of the begin/end marks (only the marks may be "^" and "$").
+_DROP = re.compile(r"[\s,.;:，。；：、\"'“”‘’()（）…\-~^$]+")
 _QMARK = re.compile(r"[？?]+")
 _BANG = re.compile(r"[！!]+")
 _ALNUM = re.compile(r"[0-9a-zA-Z]+")
@@ -121,6 +125,7 @@ class NaiveBayes:
             for g, k in h.items():
                 packed[g] += f[k] - zero
         self._packed = packed
+        self._finder: ahocorasick.Automaton | None = None  # built when first scored (see _rows)
         prior = Counter(prior_from) if prior_from is not None else Counter({c: len(grouped[c]) for c in self.labels})
         total = sum(prior[c] + 1 for c in self.labels) or 1
         self._prior = tuple(math.log((prior[c] + 1) / total) for c in self.labels)
@@ -130,11 +135,7 @@ class NaiveBayes:
 
     def scores(self, normalized: str) -> dict[str, float]:
         """Log-likelihood of each label, up to one constant: differences are log-posterior ratios."""
-        return self.scores_of(features(normalized))
-
-    def scores_of(self, grams_: list[str]) -> dict[str, float]:
-        """``scores`` of a message by its ``features`` (models on the same message share them)."""
-        rows = list(filter(None, map(self._packed.get, grams_)))
+        rows = self._rows(prepare(normalized))
         step = self._max_grams  # rows a sum can hold before a field overflows into the next
         if len(rows) <= step:
             return self._unpacked(sum(rows), self._prior)
@@ -147,10 +148,9 @@ class NaiveBayes:
         """The ``k`` likeliest labels, likeliest first, as ``scores`` ranks them (ties: the label
         listed first). With every label equally likely beforehand, the packed fields alone rank
         them, and no score need be computed (for a model of many labels, most of the cost)."""
-        grams_ = features(normalized)
-        rows = list(filter(None, map(self._packed.get, grams_)))
+        rows = self._rows(prepare(normalized))
         if len(set(self._prior)) > 1 or len(rows) > self._max_grams:
-            scores = self.scores_of(grams_)
+            scores = self.scores(normalized)
             return heapq.nlargest(k, scores, key=scores.__getitem__)
         if not rows:  # no gram known: every label as likely
             return list(self.labels[:k])
@@ -162,6 +162,12 @@ class NaiveBayes:
             found.append(self.labels[i])
             fields[i] = 0  # below every field of a known gram's sum: each sits above the floor
         return found
+
+    def _rows(self, prepared: str) -> list[int]:
+        """The packed rows of the known grams of a ``prepare``d message, one per occurrence."""
+        if self._finder is None:
+            self._finder = _finder(self._packed)
+        return _found(self._finder, prepared)
 
     def _unpacked(self, total: int, base: Iterable[float]) -> dict[str, float]:
         """``base`` plus the columns a sum of packed rows holds."""
@@ -184,24 +190,33 @@ class NaiveBayes:
         return {c: math.exp(s - top) / z for c, s in raw.items()}
 
 
-class _ByPosition(dict):  # type: ignore[type-arg]
-    """Rows summed by position: "xyz" → the rows of x, xy and xyz; "xy" → of x and xy; "x" → of x.
-    A key not found falls back to its prefix (a trigram never seen still has its bigram and
-    character), without being stored."""
+_second = itemgetter(1)
 
-    def __missing__(self, key: str) -> int:
-        return self[key[:-1]] if len(key) > 1 else 0
+
+def _finder(rows: dict[str, int]) -> ahocorasick.Automaton:
+    """An automaton that finds every gram of ``rows`` in a text, with its row."""
+    automaton = ahocorasick.Automaton()
+    for gram, row in rows.items():
+        automaton.add_word(gram, row)
+    if rows:
+        automaton.make_automaton()
+    return automaton
+
+
+def _found(finder: ahocorasick.Automaton, prepared: str) -> list[int]:
+    """The rows of every gram occurrence ``finder`` knows in ``prepared``: the features of
+    ``grams(prepared)`` that have a row. The marks have none of their own; inside the marks every
+    character, bigram and trigram, and across them "^x", "^xy", "x$" and "xy$"."""
+    if finder.kind == ahocorasick.EMPTY:
+        return []
+    return list(map(_second, finder.iter(prepared)))
 
 
 class Panel:
-    """Several models scored from one table: each gram's packed rows side by side in one integer
-    (a model's rows above the bits of the models before it), so the same look-ups and one sum
-    serve them all. A model's part of the sum is exactly the sum its own table would give.
-
-    The table is keyed by position: at each position of a message, its trigram's entry holds the
-    rows of the character, the bigram and the trigram that start there (the same grams as
-    ``features``, each counted once), so a message costs one look-up per character, and a second
-    or third only where its trigram or bigram is unknown."""
+    """Several models scored from one automaton: each gram's packed rows side by side in one
+    integer (a model's rows above the bits of the models before it), so the same pass over the
+    message and one sum serve them all. A model's part of the sum is exactly the sum its own rows
+    would give."""
 
     def __init__(self, **models: NaiveBayes | None) -> None:
         self._models = {name: m for name, m in models.items() if m}
@@ -214,22 +229,16 @@ class Panel:
             for gram, row in model._packed.items():
                 rows[gram] = rows.get(gram, 0) | (row << offset)
             offset += width
-        self._table = _ByPosition(
-            (gram, sum(rows.get(gram[:n], 0) for n in range(1, len(gram) + 1))) for gram in rows
-        )
-        # A part of the sum holds at most this many rows of any one model (three a position).
-        self._step = max(1, min((m._max_grams for m in self._models.values()), default=3) // 3)
+        self._finder = _finder(rows)
+        # A part of the sum holds at most this many rows of any one model.
+        self._step = max(1, min((m._max_grams for m in self._models.values()), default=1))
 
     def __contains__(self, name: str) -> bool:
         return name in self._models
 
     def read(self, prepared: str) -> list[int]:
         """The sums of a ``prepare``d message's rows (one sum, or parts for a very long message)."""
-        # Every position's trigram, then the last character's bigram with the end mark (the mark
-        # itself, like the start mark, has no row of its own).
-        keys = list(map(add, map(add, prepared, prepared[1:]), prepared[2:]))
-        keys.append(prepared[-2:])
-        values = list(map(self._table.__getitem__, keys))
+        values = _found(self._finder, prepared)
         step = self._step
         if len(values) <= step:
             return [sum(values)]

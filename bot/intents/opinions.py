@@ -35,7 +35,7 @@ class Opinions:
     emergency: NaiveBayes | None = None  # which emergency (by id)
     faq: NaiveBayes | None = None  # which FAQ entry (by id)
     faq_learnt: frozenset[str] = frozenset()  # the FAQ entries with labelled questions to learn from
-    # the intent and department models, read from one table (every message needs both)
+    # the intent and department models, read in one pass (every message needs both)
     panel: Panel = field(default_factory=Panel)
 
 
