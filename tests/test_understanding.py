@@ -100,6 +100,10 @@ async def test_golden_overall(settings: Settings) -> None:
         ("楼道灯坏了 能派人来换一下吗", "repair"),  # "能…吗" asking for a visit is a request
         ("请问楼道灯坏了归谁修", "policy_question"),  # a genuine who-question
         ("监控坏了 麻烦派人修一下", "repair"),  # a breakdown of equipment, reported for fixing
+        ("物业费发票给不给", "policy_question"),  # A-not-A asks; its "不给" is no complaint
+        ("法院判不判违约金", "policy_question"),
+        ("楼上装修到底让不让人睡觉了 天天砸", "complaint"),  # A-not-A inside a grievance
+        ("物业收费标准哪个定", "policy_question"),  # south-west 哪个 = 谁
     ],
 )
 def test_question_complaint_repair_families(understander: Understander, text: str, intent: str) -> None:
@@ -222,6 +226,7 @@ def test_dialect_words_are_folded(understander: Understander) -> None:
     assert understander.normalize("我哋棟樓個大閘壞咗 麻煩搵人嚟整吓") == "我们栋楼个大门坏了 麻烦找人来修一下"
     assert understander.normalize("唔該 個𨋢唔郁") == "麻烦 个电梯不动"
     assert understander.normalize("点外卖") == "点外卖"  # a Mandarin word is left alone
+    assert understander.normalize("巡回法庭有没得 我也不晓得") == "巡回法庭有没有 我也不知道"  # south-west
 
 
 def test_the_dialect_table_is_the_knowledges() -> None:

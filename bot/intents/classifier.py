@@ -60,6 +60,9 @@ TICKET_NUMBER = re.compile(r"wy\s?(\d{8})\s?-?\s?(\d{1,6})", re.IGNORECASE)
 _CLAUSE_BREAK = frozenset(" ,.!?;:，。！？；：、~…")
 # A question ending in a bare negation ("…能拿来补物业费不", "…有结果没").
 _TAIL_QUESTION = re.compile(r"(不|没|没有|吗|么|嘛)[\s?!.,~。？！，]*$")
+# A question in the A-not-A form anywhere ("发票给不给", "法院判不判"): asks, like a question cue
+# (not the adverbs 时不时 "now and then", 动不动 "at every turn").
+_A_NOT_A = re.compile(r"(?!时不时|动不动)([\u4e00-\u9fff])不\1")
 # The matter that is the company's failure to do its own duties (眉县 三(二)1): it outranks the
 # property-company matters a resident names as examples ("物业不作为 门禁坏了 灯也不亮").
 _OVERSIGHT = "poor_service"
@@ -567,10 +570,20 @@ class Understander:
             if past:
                 cue_hits["past"] = past
         embedded = self._embedded_questions(corrected, cue_hits)
+        a_not_a = [m.span() for m in _A_NOT_A.finditer(corrected)]
+        for kind in ("complaint", "grievance") if a_not_a else ():
+            # "发票给不给" asks; the "不给" inside it is no complaint
+            kept = [h for h in cue_hits.get(kind, ()) if not any(lo <= h.start and h.end <= hi for lo, hi in a_not_a)]
+            if kept:
+                cue_hits[kind] = kept
+            else:
+                cue_hits.pop(kind, None)
         cues = set(cue_hits)
         if _TAIL_QUESTION.search(corrected):
             cues.add("question")
             embedded = False
+        elif a_not_a:
+            cues.add("question")
 
         signs = self._emergency_signs(norm, hits)
         emergency_id = self._emergency(norm, signs, cue_hits)
