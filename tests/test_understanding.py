@@ -107,6 +107,7 @@ async def test_golden_overall(settings: Settings) -> None:
         ("法院判不判违约金", "policy_question"),
         ("楼上装修到底让不让人睡觉了 天天砸", "complaint"),  # A-not-A inside a grievance
         ("物业收费标准哪个定", "policy_question"),  # south-west 哪个 = 谁
+        ("物业费有影会使开发票无", "policy_question"),  # Minnan: a question ending in 无
     ],
 )
 def test_question_complaint_repair_families(understander: Understander, text: str, intent: str) -> None:
@@ -230,6 +231,9 @@ def test_dialect_words_are_folded(understander: Understander) -> None:
     assert understander.normalize("唔該 個𨋢唔郁") == "麻烦 个电梯不动"
     assert understander.normalize("点外卖") == "点外卖"  # a Mandarin word is left alone
     assert understander.normalize("巡回法庭有没得 我也不晓得") == "巡回法庭有没有 我也不知道"  # south-west
+    assert understander.normalize("物业费标准边个定嘅 系咪几时公布") == "物业费标准谁定的 是不是什么时候公布"  # Cantonese
+    assert understander.normalize("阮这老厝按怎") == "我们这老房子怎么"  # Minnan
+    assert understander.normalize("系统联系") == "系统联系"  # 系 alone is Mandarin
 
 
 def test_the_dialect_table_is_the_knowledges() -> None:
