@@ -63,6 +63,8 @@ _TAIL_QUESTION = re.compile(r"(不|没|没有|无|吗|么|嘛)[\s?!.,~。？！�
 # A question in the A-not-A form anywhere ("发票给不给", "法院判不判"): asks, like a question cue
 # (not the adverbs 时不时 "now and then", 动不动 "at every turn").
 _A_NOT_A = re.compile(r"(?!时不时|动不动)([\u4e00-\u9fff])不\1")
+# "贴都不贴", "理也不理": will not even do it, a grievance.
+_EVEN_NOT = re.compile(r"([\u4e00-\u9fff])[都也]不\1")
 # The matter that is the company's failure to do its own duties (眉县 三(二)1): it outranks the
 # property-company matters a resident names as examples ("物业不作为 门禁坏了 灯也不亮").
 _OVERSIGHT = "poor_service"
@@ -570,6 +572,8 @@ class Understander:
             if past:
                 cue_hits["past"] = past
         embedded = self._embedded_questions(corrected, cue_hits)
+        for m in _EVEN_NOT.finditer(corrected):
+            cue_hits.setdefault("grievance", []).append(Hit(m.group(), m.start(), m.end(), (CUE, "grievance", "grievance"), False))
         a_not_a = [m.span() for m in _A_NOT_A.finditer(corrected)]
         for kind in ("complaint", "grievance") if a_not_a else ():
             # "发票给不给" asks; the "不给" inside it is no complaint
