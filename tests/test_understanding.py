@@ -110,6 +110,10 @@ async def test_golden_overall(settings: Settings) -> None:
         ("物业收费标准哪个定", "policy_question"),  # south-west 哪个 = 谁
         ("物业费有影会使开发票无", "policy_question"),  # Minnan: a question ending in 无
         ("物业收费标准贴都不贴 问他收多少他都讲不清", "complaint"),  # "贴都不贴": won't even
+        ("业委会 党员比例", "policy_question"),  # terms typed as into a search box
+        ("维修资金 紧急使用", "policy_question"),
+        ("落叶堆了一地 也没人扫", "repair"),  # terse, but something has happened
+        ("3号楼 高空抛物", "complaint"),  # a place: a case
     ],
 )
 def test_question_complaint_repair_families(understander: Understander, text: str, intent: str) -> None:

@@ -78,6 +78,11 @@ _ADDRESS = re.compile(r"\d+\s*(?:栋|号楼|幢|单元|层|室)")
 _PLACE = re.compile(rf"[a-z]?\d+\s*(?:{ADDRESS_SUFFIXES})?")
 # Characters up to which a message with a greeting or thanks says little else.
 _GREETING_ONLY = 12
+# A look-up typed like a search ("业委会 党员比例", "维修资金 提取条件"): a few short terms, nothing
+# that reports, complains or asks for a visit, and no 了 of something that has happened ("落叶堆了一地
+# 也没人扫").
+_TERMS, _TERM_LEN = (2, 4), 6
+_REPORTING = frozenset({"complaint", "grievance", "repair", "request", "rhetorical", "event", "status", "past"})
 # Characters beyond which a message is an account, not a chat question or a progress query.
 _LONG = 50
 # Someone in danger now writes a line, not a letter: beyond this many characters a message is an
@@ -451,6 +456,18 @@ class Understander:
         return ranked, first_seen
 
     @staticmethod
+    def _looks_up(text: str, cues: set[str]) -> bool:
+        """Terms typed as into a search box, with nothing that tells of a case."""
+        terms = text.split()
+        return (
+            _TERMS[0] <= len(terms) <= _TERMS[1]
+            and all(len(t) <= _TERM_LEN for t in terms)
+            and not cues & _REPORTING
+            and "了" not in text
+            and not _ADDRESS.search(text)
+        )
+
+    @staticmethod
     def _in_one_clause(text: str, h: Hit) -> bool:
         """A cue written A+B counts only when its parts stand in one clause, in that order: "能…吗"
         asks, but "谁都能进 … 不管" is two statements."""
@@ -624,6 +641,8 @@ class Understander:
         ]
         if ranked and embedded:
             cues -= {"question", "modal"}  # "…砸了一面墙 不知道是不是承重的" reports a matter
+        if self._looks_up(corrected, cues):
+            cues.add("question")
         who = "who" in cues
         asks = who or bool(cues & {"question", "modal"})
         faq_keywords = [h.payload[1] for h in hits if h.payload[0] == FAQ]  # type: ignore[index]
