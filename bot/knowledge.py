@@ -63,6 +63,9 @@ class Emergency(BaseModel):
     # said of a risk, the past or general knowledge ("应该怎么逃生"): not happening now, and not
     # for the statistical second opinion to call back either
     not_now: list[str] = []
+    # said of it going beyond what a negative word names ("烧纸把被子点着了", "火往车棚那边跑"): the
+    # negative words no longer rule it out (the not_now ones still do)
+    spreading: list[str] = []
     advice: str  # one line said after the number
 
 

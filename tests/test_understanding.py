@@ -133,6 +133,8 @@ def test_question_complaint_repair_families(understander: Understander, text: st
         ("有个老人在花园里突然晕倒了 叫不应", "injury"),
         ("楼道里全是烟 看不清路", "fire"),
         ("工人从梯子上摔下来了 腿断了", "injury"),  # a body part broken
+        ("楼下烧纸的火把晾的被子点着了", "fire"),  # burning paper is no fire, until it catches
+        ("后院烧纸把麦草垛引着了 火往车棚那边跑", "fire"),
         ("孩子额头磕了个口子 血止不住", "injury"),  # bleeding that will not stop
         ("对面楼顶有个人站在边上要往下跳", "suicide"),
         ("有人正在撬我家隔壁的锁 还在撬", "violence"),  # a break-in in progress
@@ -159,6 +161,8 @@ def test_emergency_families(understander: Understander, text: str, emergency: st
         "不是漏气 就是燃气管外面那层皮掉了",  # negated
         "灶台打不着 估计是没气了 燃气卡还有钱",  # 没气 sounds like 煤气 but is no leak
         "物业在院子里烧落叶 黑烟呛得人没法开窗",  # deliberate burning: a complaint
+        "楼下烧垃圾 还在烧 烟太大了",  # still burning, and nothing caught
+        "晚上老有外头的小伙子在小区喝酒打架摔瓶子 都不敢出门",  # a habit, not a fight now
         "燃气灶点不着 也没闻到啥味 是不是欠费停气了",  # the smell is denied
         "家里有老人 想问问着火了应该咋逃生 给他们讲讲",  # general knowledge: not_now, for the models too
         "小区健身器材螺丝松了 晃得厉害 怕老人摔了 来紧一紧",  # a fall feared is a repair

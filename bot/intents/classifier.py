@@ -102,7 +102,7 @@ _FAQ_ALONE = 0.60
 _EQUIPMENT = frozenset({"elevator_safety", "public_security", "fire_facility_damage"})
 _REPAIR_MATTER = "common_repair"
 
-STRONG, WEAK, NEGATIVE, NOT_NOW = "strong", "weak", "negative", "not_now"
+STRONG, WEAK, NEGATIVE, NOT_NOW, SPREADING = "strong", "weak", "negative", "not_now", "spreading"
 EMERGENCY, MATTER, FAQ, VOCAB, CUE = "emergency", "matter", "faq", "vocab", "cue"
 
 
@@ -286,6 +286,7 @@ class Understander:
             entries += [(p, (EMERGENCY, e.id, STRONG)) for p in e.keywords]
             entries += [(p, (EMERGENCY, e.id, NEGATIVE)) for p in e.negative]
             entries += [(p, (EMERGENCY, e.id, NOT_NOW)) for p in e.not_now]
+            entries += [(p, (EMERGENCY, e.id, SPREADING)) for p in e.spreading]
         for m in knowledge.matters:
             for kind, phrases in ((STRONG, m.keywords), (WEAK, m.weak), (NEGATIVE, m.negative)):
                 entries += [(p, (MATTER, m.id, kind)) for p in phrases]
@@ -387,6 +388,7 @@ class Understander:
     def _emergency_signs(self, text: str, hits: list[Hit]) -> _Signs:
         """What the message says of each emergency (see ``_Signs``)."""
         signs = _Signs([], set(), set(), set())
+        spreading: set[str] = set()
         for h in hits:
             space, em_id, kind = h.payload  # type: ignore[misc]
             if space != EMERGENCY:
@@ -404,6 +406,10 @@ class Understander:
                 signs.denied.add(em_id)
             else:
                 signs.strong.append(h)
+                if kind == SPREADING:
+                    spreading.add(em_id)
+        # "烧纸把被子点着了 还在烧": beyond what the negative word names, it is one after all
+        signs.negative.difference_update(spreading - signs.not_now)
         return signs
 
     def _emergency(self, text: str, signs: _Signs, cues: dict[str, list[Hit]]) -> str | None:

@@ -24,7 +24,9 @@ PUNCT = re.compile(r"[\s,.!?;:，。！？；：、\"'“”‘’()（）…\-]
 # question ("…该找谁", "…归哪个部门管"): the content words decide the FAQ entry.
 STOP = frozenset(
     "的 了 吗 呢 啊 吧 呀 嘛 么 哈 是 我 你 他 她 我们 在 有 和 就 都 也 要 会 能 怎么 什么 这 那 个 请问 一下 怎样 如何 "
-    "可以 不 没 ? 谁 找 找谁 该 归 管 归谁 谁管 哪 哪个 哪里 部门 单位 啥 咋 咋样 怎么样 负责 来管 这事 事 问问 想 问 到底 究竟".split()
+    "可以 不 没 ? 谁 找 找谁 该 归 管 归谁 谁管 哪 哪个 哪里 部门 单位 啥 咋 咋样 怎么样 负责 来管 这事 事 问问 想 问 到底 究竟 "
+    # pronouns (also in dialect), demonstratives and particles that say who asks, not what about
+    "俺 俺们 咱 咱们 额 你们 他们 它 这个 那个 这种 那种 这些 那些 还 过 由 把 给 按规定 一般 已经 就是 一个".split()
 )
 _UNKNOWN_CHAR, _UNKNOWN_WORD = 0.3, 0.8  # weight of a token no FAQ entry uses, times the rarest weight
 # Calibration: _SHIFT lifts a raw score of 0.45 (content words mostly shared with one phrasing) to
