@@ -213,7 +213,7 @@ def test_a_phrase_ruled_out_only_by_topic_words_needs_a_wider_margin(
     understander: Understander, lead: float, called: bool
 ) -> None:
     """"烟道" rules a fire out (kitchen fumes), but not a flue throwing sparks when the model is sure."""
-    u, ctx = understander.rules("楼下饭店烟道冒火星子 火往上蹿 我们三楼窗户玻璃都烤烫了")
+    u, ctx = understander.rules("楼下饭店烟道冒火星子 火苗子直往上蹿 我们三楼窗户玻璃都烤烫了")
     assert ctx is not None and u.intent != "emergency" and ctx.contested == "fire" and not ctx.unmarked
     got = understander._combine(u, ctx, _intent_scores(understander, lead))
     assert (got.intent == "emergency") is called
