@@ -110,6 +110,7 @@ async def test_golden_overall(settings: Settings) -> None:
         ("楼上装修到底让不让人睡觉了 天天砸", "complaint"),  # A-not-A inside a grievance
         ("物业收费标准哪个定", "policy_question"),  # south-west 哪个 = 谁
         ("物业费有影会使开发票无", "policy_question"),  # Minnan: a question ending in 无
+        ("维修基金冇交齐 办得了不动产证冇 抵押贷款呢", "policy_question"),  # 冇 ends a clause
         ("物业收费标准贴都不贴 问他收多少他都讲不清", "complaint"),  # "贴都不贴": won't even
         ("业委会 党员比例", "policy_question"),  # terms typed as into a search box
         ("维修资金 紧急使用", "policy_question"),

@@ -58,8 +58,9 @@ from bot.knowledge import Knowledge
 
 TICKET_NUMBER = re.compile(r"wy\s?(\d{8})\s?-?\s?(\d{1,6})", re.IGNORECASE)
 _CLAUSE_BREAK = frozenset(" ,.!?;:，。！？；：、~…")
-# A question ending in a bare negation ("…能拿来补物业费不", "…有结果没"; Minnan "…会使开发票无").
-_TAIL_QUESTION = re.compile(r"(不|没|没有|无|吗|么|嘛)[\s?!.,~。？！，]*$")
+# A question ending in a bare negation ("…能拿来补物业费不", "…有结果没"; Minnan "…会使开发票无"),
+# also where a clause ends ("办得了不动产证冇 抵押贷款呢").
+_TAIL_QUESTION = re.compile(r"(不|没|没有|无|吗|么|嘛)(?:[\s?!.,~。？！，]+|$)")
 # A question in the A-not-A form anywhere ("发票给不给", "法院判不判"): asks, like a question cue
 # (not the adverbs 时不时 "now and then", 动不动 "at every turn").
 _A_NOT_A = re.compile(r"(?!时不时|动不动)([\u4e00-\u9fff])不\1")
