@@ -409,7 +409,7 @@ class Understander:
                 signs.strong.append(h)
                 if kind == SPREADING:
                     spreading.add(em_id)
-        # "烧纸把被子点着了 还在烧": beyond what the negative word names, it is one after all
+        # "烧纸把被子点着了": beyond what the negative word (烧纸) names, it is one after all
         signs.negative.difference_update(spreading - signs.not_now)
         return signs
 
@@ -461,6 +461,22 @@ class Understander:
         # Ties go to the matter named first.
         ranked = dict(sorted(scores.items(), key=lambda kv: (-kv[1], first_seen.get(kv[0], 999))))
         return ranked, first_seen
+
+    @staticmethod
+    def _forms(text: str, cue_hits: dict[str, list[Hit]]) -> bool:
+        """What the sentence forms say, which no phrase list holds: "贴都不贴" is a grievance (added
+        to ``cue_hits``), and an A-not-A question ("发票给不给") asks, so the "不给" inside it is
+        no complaint (taken out). Whether there is an A-not-A question."""
+        for m in _EVEN_NOT.finditer(text):
+            cue_hits.setdefault("grievance", []).append(Hit(m.group(), m.start(), m.end(), (CUE, "grievance", "grievance"), False))
+        a_not_a = [m.span() for m in _A_NOT_A.finditer(text)]
+        for kind in ("complaint", "grievance") if a_not_a else ():
+            kept = [h for h in cue_hits.get(kind, ()) if not any(lo <= h.start and h.end <= hi for lo, hi in a_not_a)]
+            if kept:
+                cue_hits[kind] = kept
+            else:
+                cue_hits.pop(kind, None)
+        return bool(a_not_a)
 
     @staticmethod
     def _looks_up(text: str, cues: set[str]) -> bool:
@@ -596,16 +612,7 @@ class Understander:
             if past:
                 cue_hits["past"] = past
         embedded = self._embedded_questions(corrected, cue_hits)
-        for m in _EVEN_NOT.finditer(corrected):
-            cue_hits.setdefault("grievance", []).append(Hit(m.group(), m.start(), m.end(), (CUE, "grievance", "grievance"), False))
-        a_not_a = [m.span() for m in _A_NOT_A.finditer(corrected)]
-        for kind in ("complaint", "grievance") if a_not_a else ():
-            # "发票给不给" asks; the "不给" inside it is no complaint
-            kept = [h for h in cue_hits.get(kind, ()) if not any(lo <= h.start and h.end <= hi for lo, hi in a_not_a)]
-            if kept:
-                cue_hits[kind] = kept
-            else:
-                cue_hits.pop(kind, None)
+        a_not_a = self._forms(corrected, cue_hits)
         cues = set(cue_hits)
         if _TAIL_QUESTION.search(corrected):
             cues.add("question")
