@@ -135,13 +135,13 @@ class NaiveBayes:
 
     def scores(self, normalized: str) -> dict[str, float]:
         """Log-likelihood of each label, up to one constant: differences are log-posterior ratios."""
-        rows = self._rows(prepare(normalized))
-        step = self._max_grams  # rows a sum can hold before a field overflows into the next
-        if len(rows) <= step:
-            return self._unpacked(sum(rows), self._prior)
+        # in parts of _max_grams rows, as many as a sum holds before a field overflows into the next
+        sums = _summed(self._rows(prepare(normalized)), self._max_grams)
+        if len(sums) == 1:
+            return self._unpacked(sums[0], self._prior)
         scores: Iterable[float] = self._prior
-        for i in range(0, len(rows), step):
-            scores = self._unpacked(sum(rows[i : i + step]), scores).values()
+        for total in sums:
+            scores = self._unpacked(total, scores).values()
         return dict(zip(self.labels, scores))
 
     def likeliest(self, normalized: str, k: int = 2) -> list[str]:
@@ -203,6 +203,13 @@ def _finder(rows: dict[str, int]) -> ahocorasick.Automaton:
     return automaton
 
 
+def _summed(rows: list[int], step: int) -> list[int]:
+    """The rows summed in parts of ``step`` (one sum for all but a very long message)."""
+    if len(rows) <= step:
+        return [sum(rows)]
+    return [sum(rows[i : i + step]) for i in range(0, len(rows), step)]
+
+
 def _found(finder: ahocorasick.Automaton, prepared: str) -> list[int]:
     """The rows of every gram occurrence ``finder`` knows in ``prepared``: the features of
     ``grams(prepared)`` that have a row. The marks have none of their own; inside the marks every
@@ -238,11 +245,7 @@ class Panel:
 
     def read(self, prepared: str) -> list[int]:
         """The sums of a ``prepare``d message's rows (one sum, or parts for a very long message)."""
-        values = _found(self._finder, prepared)
-        step = self._step
-        if len(values) <= step:
-            return [sum(values)]
-        return [sum(values[i : i + step]) for i in range(0, len(values), step)]
+        return _summed(_found(self._finder, prepared), self._step)
 
     def scores(self, name: str, sums: list[int]) -> dict[str, float]:
         """One model's ``scores`` from a message's ``read``."""
