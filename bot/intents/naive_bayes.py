@@ -107,7 +107,7 @@ class NaiveBayes:
         # so that adding the integers of a message's grams (one C-level sum) adds every label's
         # column at once. A label's value for a gram depends only on how many of the label's docs
         # hold it: the fields are computed once per (label, count) and added up per gram.
-        self._shifts = tuple(_FIELD * (i + 1) for i in range(len(self.labels)))
+        shifts = [_FIELD * (i + 1) for i in range(len(self.labels))]  # each label's field, above the count field
         self._bytes = _FIELD // 8 * (len(self.labels) + 1)  # a sum of rows, the count field included
         kept_set = set(kept)
         held = [{g: k for g, k in counts[c].items() if g in kept_set} for c in self.labels]
@@ -117,7 +117,7 @@ class NaiveBayes:
         self._max_grams = _MASK // math.ceil((max(values) - self._floor + 1.0) * _SCALE)
         fields = [
             {k: round((bonus[k] + u - self._floor) * _SCALE) << shift for k in ks | {0}}
-            for u, ks, shift in zip(unknown, used, self._shifts)
+            for u, ks, shift in zip(unknown, used, shifts)
         ]
         packed = dict.fromkeys(kept, 1 + sum(f[0] for f in fields))  # the count field, every label at 0
         for f, h in zip(fields, held):
