@@ -61,15 +61,16 @@ class FaqIndex:
         # phrasings by their characters (rapidfuzz's choices).
         self._phrasing_entry: list[str] = []
         self._phrasing_norm: list[float] = []
-        holding: dict[str, list[int]] = defaultdict(list)
+        holding: dict[str, dict[str, list[int]]] = defaultdict(dict)
         self._choices: dict[str, list[str]] = defaultdict(list)
         for n_phrasing, (entry_id, chars, content) in enumerate(phrasings):
             self._phrasing_entry.append(entry_id)
             self._phrasing_norm.append(math.sqrt(sum(self._idf[t] ** 2 for t in content)) or 1.0)
             for t in content:
-                holding[t].append(n_phrasing)
+                holding[t].setdefault(entry_id, []).append(n_phrasing)
             self._choices[entry_id].append(chars)
-        self._phrasings_of = {t: tuple(ns) for t, ns in holding.items()}
+        # token → entry → the phrasings of that entry holding the token
+        self._phrasings_of = {t: {e: tuple(ns) for e, ns in by_entry.items()} for t, by_entry in holding.items()}
 
     def match(self, normalized: str, limit: int = 3, keyword_entries: Iterable[str] = ()) -> list[tuple[str, float]]:
         """The best entries as (id, score), best first (ties: the entry written first)."""
@@ -100,25 +101,29 @@ class FaqIndex:
         candidates = [*shortlist, *(e for e in keyword_hits if e not in shortlist)]
         q_norm = math.sqrt(sum(w * w for w in weights.values()))
         chars = PUNCT.sub("", normalized)
-        # What each phrasing shares with the message: the sum of weight × IDF over the common tokens,
-        # added up token by token from the smallest product (the same float whatever the set order).
+        # What each candidate's phrasings share with the message: the sum of weight × IDF over the
+        # common tokens, added up token by token from the smallest product (the same float whatever
+        # the set order).
         idf_of = self._idf
         products = {t: weights[t] * idf_of[t] for t in tokens if t in idf_of}
+        best: dict[str, float] = dict.fromkeys(candidates, 0.0)
         shared: dict[int, float] = {}
+        get_shared = shared.get
         phrasings_of = self._phrasings_of
         for t in sorted(products, key=products.__getitem__):
             product = products[t]
-            for n_phrasing in phrasings_of.get(t, ()):
-                shared[n_phrasing] = shared.get(n_phrasing, 0.0) + product
+            by_entry = phrasings_of.get(t)
+            if by_entry:
+                for entry_id in by_entry.keys() & best.keys():
+                    for n_phrasing in by_entry[entry_id]:
+                        shared[n_phrasing] = get_shared(n_phrasing, 0.0) + product
         # Each candidate's best phrasing by cosine.
-        best: dict[str, float] = dict.fromkeys(candidates, 0.0)
         entry_of, norm_of = self._phrasing_entry, self._phrasing_norm
         for n_phrasing, total in shared.items():
             entry_id = entry_of[n_phrasing]
-            if entry_id in best:
-                cosine = total / norm_of[n_phrasing]
-                if cosine > best[entry_id]:
-                    best[entry_id] = cosine
+            cosine = total / norm_of[n_phrasing]
+            if cosine > best[entry_id]:
+                best[entry_id] = cosine
         coarse: list[tuple[float, str, float]] = []
         for entry_id in candidates:
             cosine = best[entry_id] / q_norm

@@ -129,6 +129,7 @@ class NaiveBayes:
         prior = Counter(prior_from) if prior_from is not None else Counter({c: len(grouped[c]) for c in self.labels})
         total = sum(prior[c] + 1 for c in self.labels) or 1
         self._prior = tuple(math.log((prior[c] + 1) / total) for c in self.labels)
+        self._uniform = len(set(self._prior)) <= 1  # no label likelier beforehand (see likeliest)
 
     def __bool__(self) -> bool:
         return bool(self.labels)
@@ -149,7 +150,7 @@ class NaiveBayes:
         listed first). With every label equally likely beforehand, the packed fields alone rank
         them, and no score need be computed (for a model of many labels, most of the cost)."""
         rows = self._rows(prepare(normalized))
-        if len(set(self._prior)) > 1 or len(rows) > self._max_grams:
+        if not self._uniform or len(rows) > self._max_grams:
             scores = self.scores(normalized)
             return heapq.nlargest(k, scores, key=scores.__getitem__)
         if not rows:  # no gram known: every label as likely
