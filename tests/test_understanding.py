@@ -335,13 +335,26 @@ def test_neglect_outranks_its_examples(understander: Understander) -> None:
         ("物业乱收费该找谁？", "market"),
         ("高空抛物归哪个部门管", "police"),
         ("飞线充电谁管", "fire"),
-        ("楼上拆承重墙 这事找谁", "urban_mgmt"),
+        ("拆承重墙这种事找谁", "urban_mgmt"),
     ],
 )
 def test_who_handles_questions(understander: Understander, text: str, department: str) -> None:
     u = understander.understand(text)
     assert u.intent == "policy_question"
     assert u.department == department
+
+
+@pytest.mark.parametrize(
+    ("text", "department"),
+    [
+        ("楼上拆承重墙 这事找谁", "urban_mgmt"),
+        ("顶楼那户在天台自己盖了个阳光房 跟物业说了没用 该找哪", "urban_mgmt"),
+    ],
+)
+def test_who_attached_to_a_case_reports_it(understander: Understander, text: str, department: str) -> None:
+    """A resident who adds 找谁 to a case of their own reports it (the intent model's reading)."""
+    u = understander.understand(text)
+    assert (u.intent, u.department) == ("complaint", department)
 
 
 @pytest.mark.parametrize(
