@@ -27,6 +27,7 @@ GOLDEN = [
         "fresh14", "fresh15", "fresh16", "fresh17", "fresh18", "fresh19", "fresh20", "fresh21",
         "fresh22", "fresh23", "fresh24", "fresh25", "fresh26", "fresh27", "faq1", "faq2", "fresh28", "faq3", "faq4",
         "fresh29", "faq5", "faq6", "faq7", "fresh30", "faq8", "fresh31", "faq9", "fresh32",
+        "faq10", "faq11", "fresh33",
     )
 ]
 
@@ -49,8 +50,9 @@ _FAQ_FLOOR = {
     "golden_faq6": 0.83, "golden_faq7": 0.79, "golden_faq8": 0.78, "golden_faq9": 0.83,
 }
 _INTENT_FLOOR = {"golden_faq4": 0.87, "golden_faq7": 0.89, "golden_faq8": 0.89, "golden_faq9": 0.84}
-# faq1, faq6 and faq7 have 20, 15 and 18 messages with a department: one miss is .05, .067, .056
-_DEPARTMENT_FLOOR = {"golden_faq1": 0.9, "golden_faq6": 0.86, "golden_faq7": 0.83}
+# faq1, faq6, faq7 and faq11 have 20, 15, 18 and 18 messages with a department: one miss is .05,
+# .067, .056, .056
+_DEPARTMENT_FLOOR = {"golden_faq1": 0.9, "golden_faq6": 0.86, "golden_faq7": 0.83, "golden_faq11": 0.88}
 
 _REPORTS: dict[Path, Report] = {}  # each file is scored once for the floors and the pooled figures
 
