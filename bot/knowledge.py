@@ -111,6 +111,7 @@ class IntentCues(BaseModel):
     grievance: list[str] = []  # indignation, a failure of whoever should act ("干啥吃的", "也没用")
     request: list[str] = []  # asking for someone to come ("麻烦来修下", "派人看看")
     inquiry: list[str] = []  # an explicit wish to learn a rule ("请问", "想咨询")
+    plain: list[str] = []  # words that hold a cue and signal nothing ("施工单位" holds 工单)
     modifiers: Modifiers = Modifiers()
 
     def families(self) -> dict[str, list[str]]:

@@ -418,17 +418,20 @@ def test_deterministic(understander: Understander) -> None:
 
 def test_tokens_are_jiebas(understander: Understander) -> None:
     """rjieba (jieba-rs) stands in for jieba: on every golden text it cuts as Python jieba does
-    with the same dictionary, the same user words and HMM off. Where two cuts are exactly as
-    likely (快快快: 快|快快 or 快快|快) the two break the tie differently; nowhere else."""
+    with the same dictionary, the same user words and HMM off. The two differ only where two cuts
+    are as likely: exactly (快快快: 快|快快 or 快快|快), or so nearly that the totals they divide
+    by decide (jieba adds each user word's frequency to its total, jieba-rs does not: "六回" or
+    "六|回"); each cut is then the likelier under its own total."""
     import jieba
 
     reference = jieba.Tokenizer()
+    reference.initialize()
+    dictionary_total = reference.total  # jieba-rs's total: the dictionary's alone
     for word in sorted(understander.user_words):
         reference.add_word(word, freq=2000)
-    reference.initialize()
 
-    def likelihood(words: list[str]) -> float:  # jieba's route score: the sum of log frequencies
-        return sum(math.log(reference.FREQ.get(w) or 1) for w in words) - len(words) * math.log(reference.total)
+    def likelihood(words: list[str], total: float) -> float:  # jieba's route score: the sum of log frequencies
+        return sum(math.log(reference.FREQ.get(w) or 1) for w in words) - len(words) * math.log(total)
 
     texts = [json.loads(line)["text"] for path in sorted(DATA.glob("golden_*.jsonl")) for line in path.open(encoding="utf-8")]
     assert len(texts) > 1000
@@ -438,9 +441,13 @@ def test_tokens_are_jiebas(understander: Understander) -> None:
         ours, theirs = understander.tokenizer.cut(norm, False), reference.lcut(norm, HMM=False)
         if ours != theirs:
             assert "".join(ours) == "".join(theirs), text
-            assert math.isclose(likelihood(ours), likelihood(theirs)), (text, ours, theirs)
+            exact = math.isclose(likelihood(ours, reference.total), likelihood(theirs, reference.total))
+            split = likelihood(ours, dictionary_total) >= likelihood(theirs, dictionary_total) and likelihood(
+                theirs, reference.total
+            ) >= likelihood(ours, reference.total)
+            assert exact or split, (text, ours, theirs)
             ties += 1
-    assert ties <= 3
+    assert ties <= 5
 
 
 async def test_a_report_only_the_models_understood_is_confirmed(settings: Settings, understander: Understander) -> None:

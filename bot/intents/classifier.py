@@ -84,6 +84,7 @@ _GREETING_ONLY = 12
 # that reports, complains or asks for a visit, and no 了 of something that has happened ("落叶堆了一地
 # 也没人扫").
 _TERMS, _TERM_LEN = (2, 4), 6
+_KEYWORD_SHARE = 0.75  # of a one-term search, the characters an FAQ keyword covers ("物业乱收费" complains)
 _REPORTING = frozenset({"complaint", "grievance", "repair", "request", "rhetorical", "event", "status", "past"})
 # Characters beyond which a message is an account, not a chat question or a progress query.
 _LONG = 50
@@ -280,7 +281,8 @@ class Understander:
         self.gates = _Gates(confidence_gate, margin_gate, faq_gate)
         self.normalize = Normalizer(knowledge.dialect)
         # jieba's dictionary and algorithm, compiled (jieba-rs): the same tokens as jieba.Tokenizer
-        # with HMM off, about 20 times faster (see the README).
+        # with HMM off but for near-ties (see test_tokens_are_jiebas), about 20 times faster (see
+        # the README).
         self.tokenizer = rjieba.Jieba()
         faq_words = {k for f in knowledge.faq for k in f.keywords}
         words = {*knowledge.userdict, *(k for m in knowledge.matters for k in m.keywords), *faq_words}
@@ -486,16 +488,16 @@ class Understander:
         return bool(a_not_a)
 
     @staticmethod
-    def _looks_up(text: str, cues: set[str]) -> bool:
-        """Terms typed as into a search box, with nothing that tells of a case."""
+    def _looks_up(text: str, cues: set[str], faq_hits: list[Hit]) -> bool:
+        """Terms typed as into a search box, with nothing that tells of a case: two to four short
+        ones, or one short term mostly an FAQ entry's keyword ("简案快审", "红黑榜")."""
+        if cues & _REPORTING or "了" in text or _ADDRESS.search(text):
+            return False
         terms = text.split()
-        return (
-            _TERMS[0] <= len(terms) <= _TERMS[1]
-            and all(len(t) <= _TERM_LEN for t in terms)
-            and not cues & _REPORTING
-            and "了" not in text
-            and not _ADDRESS.search(text)
-        )
+        if len(terms) == 1:
+            covered = {i for h in faq_hits if not h.fuzzy for i in range(h.start, h.end)}
+            return len(text) <= _TERM_LEN and len(covered) >= _KEYWORD_SHARE * len(text)
+        return _TERMS[0] <= len(terms) <= _TERMS[1] and all(len(t) <= _TERM_LEN for t in terms)
 
     @staticmethod
     def _in_one_clause(text: str, h: Hit) -> bool:
@@ -662,7 +664,7 @@ class Understander:
         ]
         if ranked and embedded:
             cues -= {"question", "modal"}  # "…砸了一面墙 不知道是不是承重的" reports a matter
-        if self._looks_up(corrected, cues):
+        if self._looks_up(corrected, cues, [h for h in hits if h.payload[0] == FAQ]):  # type: ignore[index]
             cues.add("question")
         who = "who" in cues
         asks = who or bool(cues & {"question", "modal"})
