@@ -670,9 +670,11 @@ class Understander:
         asks = who or bool(cues & {"question", "modal"})
         faq_keywords = [h.payload[1] for h in hits if h.payload[0] == FAQ]  # type: ignore[index]
         # The FAQ for a question, or for a message naming no matter that may be an unasked question
-        # ("物业费标准"); a greeting or thanks that asks nothing is never answered from it.
+        # ("物业费标准"); a greeting or thanks that asks nothing is never answered from it. A message
+        # naming a matter is matched only once it reads as a question (below): the score decides
+        # nothing there.
         social = bool(cues & {"greeting", "thanks", "offtopic"})
-        faq = self._matched(corrected, keyword_entries=faq_keywords) if (asks or not (ranked or social)) else []
+        faq = self._matched(corrected, keyword_entries=faq_keywords) if not ranked and (asks or not social) else []
         ctx.who, ctx.faq, ctx.faq_keywords, ctx.matter = who, faq, faq_keywords, (ranked[0][0] if ranked else None)
         ctx.inquires = bool(cue_hits.get("inquiry"))
         ctx.asks = asks or ctx.inquires
@@ -703,6 +705,8 @@ class Understander:
         report += 1.5 * min(requests, 2)  # "能派人换个灯泡不" asks for a visit, not about a rule
         if question and ranked and report >= ask:
             question = False
+        if ranked and question:
+            faq = ctx.faq = self._matched(corrected, keyword_entries=faq_keywords)
         if faq and (question or not ranked):  # only then is the FAQ answered
             faq = ctx.faq = self._confirmed(corrected, faq)
         if ranked:
