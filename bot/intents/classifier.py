@@ -320,6 +320,7 @@ class Understander:
         words = cues.modifiers
         self._denials = tuple(words.denial)
         self._pseudo_negations = tuple(words.pseudo_negation)
+        self._any_pseudo_negation = _any_of(self._pseudo_negations)
         self._embedding = tuple(words.embedding)
         # "any of these words in the text", as one regex search (one C call)
         self._urgent = _any_of(words.urgent)
@@ -392,9 +393,10 @@ class Understander:
             return False
         # masked with what follows start: "没人理" denies nothing, also of a phrase beginning at its 人
         window = text[lo : start + 3]
-        for pseudo in self._pseudo_negations:
-            if pseudo in window:
-                window = window.replace(pseudo, "#" * len(pseudo))
+        if self._any_pseudo_negation(window):
+            for pseudo in self._pseudo_negations:
+                if pseudo in window:
+                    window = window.replace(pseudo, "#" * len(pseudo))
         window = window[: start - lo][-_NEGATION_WINDOW:]
         for i in range(len(window) - 1, -1, -1):
             if window[i] in _CLAUSE_BREAK:
