@@ -4,6 +4,7 @@ understander weighs the department model against the rules' matter."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 
@@ -133,7 +134,7 @@ def test_a_report_the_rules_missed_gets_options_not_a_ticket(understander: Under
 def test_filling_needs_a_clear_department(understander: Understander, lead: float, filled: bool) -> None:
     u, ctx = understander.rules("大门的道闸杆子抬不起来了 车都堵在外头")
     assert ctx is not None and ctx.matter is None
-    u = u.model_copy(update={"intent": "repair"})
+    u = dataclasses.replace(u, intent="repair")
     labels = understander.opinions.department.labels  # type: ignore[union-attr]
     scores = {code: -50.0 for code in labels} | {"property_company": 0.0, "urban_mgmt": -lead}
     got = understander._route(u, ctx, scores)

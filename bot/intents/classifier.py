@@ -42,11 +42,10 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import rjieba
-from pydantic_core import PydanticUndefined
 
 from bot.intents.faq_index import PUNCT, STOP, FaqIndex
 from bot.intents.index import Hit, PhraseIndex
@@ -109,78 +108,10 @@ STRONG, WEAK, NEGATIVE, NOT_NOW, SPREADING = "strong", "weak", "negative", "not_
 EMERGENCY, MATTER, FAQ, VOCAB, CUE = "emergency", "matter", "faq", "vocab", "cue"
 
 
-_object_new, _object_setattr = object.__new__, object.__setattr__
-
-
-def _bare(cls, values: dict[str, object], fields_set: set[str]):  # type: ignore[no-untyped-def]
-    """An instance of a plain pydantic model holding ``values`` as they are (what
-    ``model_construct`` leaves behind), for the hot path's internal results."""
-    m = _object_new(cls)
-    _object_setattr(m, "__dict__", values)
-    _object_setattr(m, "__pydantic_fields_set__", fields_set)
-    _object_setattr(m, "__pydantic_extra__", None)
-    _object_setattr(m, "__pydantic_private__", None)
-    return m
-
-
-def _constructor(cls):  # type: ignore[no-untyped-def]
-    """``cls.model_construct(**fields)`` given every field, without its per-field loop over aliases
-    and defaults: the same ``__dict__``, fields set, extra and private. Falls back to
-    ``model_construct`` for a model where that would not hold (aliases, extra allowed, post-init)."""
-    plain = (
-        not cls.__pydantic_root_model__
-        and not cls.__pydantic_post_init__
-        and cls.model_config.get("extra") != "allow"
-        and all(f.alias is None and f.validation_alias is None for f in cls.__pydantic_fields__.values())
-    )
-    names = frozenset(cls.__pydantic_fields__)
-
-    def construct(fields: dict[str, object]):  # type: ignore[no-untyped-def]
-        if not plain or fields.keys() != names:
-            return cls.model_construct(**fields)
-        return _bare(cls, fields, set(fields))
-
-    return construct
-
-
-_candidate = _constructor(Candidate)
-_faq_match = _constructor(FaqMatch)
-# The fields of Understanding in order, and whether each is a list (given or by default).
-_UNDERSTANDING_FIELDS = tuple(
-    (name, f.default is not PydanticUndefined and isinstance(f.default, list), f.default)
-    for name, f in Understanding.__pydantic_fields__.items()
-)
-_UNDERSTANDING_PLAIN = (
-    not Understanding.__pydantic_root_model__
-    and not Understanding.__pydantic_post_init__
-    and Understanding.model_config.get("extra") != "allow"
-    and all(f.alias is None and f.validation_alias is None for f in Understanding.__pydantic_fields__.values())
-    and all(f.default is None or f.default == [] for f in Understanding.__pydantic_fields__.values() if not f.is_required())
-)
-
-
 def _any_of(words: Iterable[str]) -> Callable[[str], re.Match[str] | None]:
     """Finds any of ``words`` in a text: a match if one is there (one regex search)."""
     alternatives = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True) if w)
     return re.compile(alternatives or "(?!)").search
-
-
-def _understanding(**fields: object) -> Understanding:
-    """``Understanding(**fields)`` for the values the rules build, which are already of the fields'
-    types (str, float, lists of str / Candidate / FaqMatch): what validation would make of them —
-    the same values, each list a new list, the defaults fresh — without validating."""
-    if not _UNDERSTANDING_PLAIN:
-        return Understanding(**fields)
-    values: dict[str, object] = {}
-    for name, is_list, default in _UNDERSTANDING_FIELDS:
-        if name in fields:
-            value = fields[name]
-            values[name] = list(value) if type(value) is list else value  # type: ignore[call-overload]
-        elif default is PydanticUndefined:
-            return Understanding(**fields)  # a required field missing: let validation say so
-        else:
-            values[name] = [] if is_list else default
-    return _bare(Understanding, values, set(fields))
 
 
 def _strong_order(h: Hit) -> tuple[bool, int]:
@@ -347,7 +278,7 @@ class Understander:
 
     def _matched(self, normalized: str, limit: int = 3, keyword_entries: Iterable[str] = ()) -> list[FaqMatch]:
         found = self._faq.match(normalized, limit, keyword_entries)
-        return [_faq_match({"id": i, "score": score, "confirmed": False}) for i, score in found]
+        return [FaqMatch(i, score) for i, score in found]
 
     def _confirmed(self, normalized: str, matches: list[FaqMatch]) -> list[FaqMatch]:
         """The matches with one the FAQ model confirms marked and put first: the model's first
@@ -368,7 +299,7 @@ class Understander:
             confirmed = best.id
         else:
             confirmed = None
-        marked = [_faq_match({"id": m.id, "score": m.score, "confirmed": m.id == confirmed}) for m in matches]
+        marked = [FaqMatch(m.id, m.score, m.id == confirmed) for m in matches]
         marked.sort(key=lambda m: not m.confirmed)  # stable: the rest stay as the matcher ranks them
         return marked
 
@@ -642,7 +573,7 @@ class Understander:
         emergency_id = self._emergency(norm, signs, cue_hits)
         if emergency_id:
             em = self._emergencies[emergency_id]
-            return _understanding(
+            return Understanding(
                 **base, intent="emergency", emergency=em.id, department=em.department, confidence=1.0, margin=1.0
             ), None
         suspect, contested = self._suspect(signs)
@@ -657,7 +588,7 @@ class Understander:
             ctx.ruled_out = frozenset(signs.negative)
         # Asking after a report is short; a long message that mentions "上次投诉" is a report itself.
         if tickets or ("status" in cues and "offtopic" not in cues and len(norm) <= _LONG):
-            return _understanding(**base, intent="status_query", confidence=0.95, margin=0.9), (None if tickets else ctx)
+            return Understanding(**base, intent="status_query", confidence=0.95, margin=0.9), (None if tickets else ctx)
 
         scores, _ = self._score_matters(norm, hits)
         ranked = list(scores.items())
@@ -667,7 +598,7 @@ class Understander:
             scores[_OVERSIGHT] = ranked[0][1] + 0.1
             ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         candidates = [
-            _candidate({"matter": m, "department": self.knowledge.matter[m].department, "score": round(s, 3)}) for m, s in ranked[:4]
+            Candidate(m, self.knowledge.matter[m].department, round(s, 3)) for m, s in ranked[:4]
         ]
         if ranked and embedded:
             cues -= {"question", "modal"}  # "…砸了一面墙 不知道是不是承重的" reports a matter
@@ -738,7 +669,7 @@ class Understander:
                 intent, department = "repair", self.knowledge.matter[_REPAIR_MATTER].department
             if question and not who and self.answers(faq):
                 department = self.knowledge.faq_by_id[faq[0].id].department or department
-            return _understanding(
+            return Understanding(
                 **base,
                 intent=intent,
                 matter=main,
@@ -755,7 +686,7 @@ class Understander:
             question = False
         if (self.answers(faq) if asks else faq_score >= _FAQ_UNASKED) and not social or question:
             confidence, margin = _faq_certainty(faq)
-            return _understanding(
+            return Understanding(
                 **base,
                 intent="policy_question",
                 department=self.knowledge.faq_by_id[faq[0].id].department if self.answers(faq) else None,
@@ -763,7 +694,7 @@ class Understander:
                 margin=margin,
                 faq=faq,
             ), ctx
-        return _understanding(**base, intent="other", confidence=0.9 if social else 0.5, margin=0.5, faq=faq), ctx
+        return Understanding(**base, intent="other", confidence=0.9 if social else 0.5, margin=0.5, faq=faq), ctx
 
     # -- the second opinion ------------------------------------------------------------
     @staticmethod
@@ -810,10 +741,10 @@ class Understander:
                     em_id = None
             if em_id is not None:
                 em = self._emergencies[em_id]
-                return u.model_copy(update={
-                    "intent": "emergency", "emergency": em.id, "department": em.department, "matter": None,
-                    "also": [], "also_matters": [], "candidates": [], "faq": [], "confidence": 1.0, "margin": 1.0,
-                })
+                return replace(
+                    u, intent="emergency", emergency=em.id, department=em.department, matter=None,
+                    also=[], also_matters=[], candidates=[], faq=[], confidence=1.0, margin=1.0,
+                )
         best, best_s = u.intent, scores.get(u.intent, -math.inf)
         for intent, s in scores.items():
             if intent != "emergency" and s > best_s:
@@ -852,22 +783,21 @@ class Understander:
             ctx.matter = options[0]
             odds = math.exp(scores[best] - scores[ranked[1]])  # the best department against the next
             filled = self._recast(u, ctx, u.intent)
-            return filled.model_copy(update={
-                "matter": options[0],
-                "candidates": [
-                    _candidate({"matter": m, "department": self.knowledge.matter[m].department, "score": 0.0}) for m in options
-                ],
+            return replace(
+                filled,
+                matter=options[0],
+                candidates=[Candidate(m, self.knowledge.matter[m].department, 0.0) for m in options],
                 # always below the gate: the dialogue asks which of the options is meant
-                "confidence": round(0.9 * min(odds / (1 + odds), self.gates.confidence), 3),
-                "margin": 0.0,
-            })
+                confidence=round(0.9 * min(odds / (1 + odds), self.gates.confidence), 3),
+                margin=0.0,
+            )
         ours = self.knowledge.matter[ctx.matter].department
         if best == ours or scores[best] - scores.get(ours, -math.inf) <= blend.department_gap * blend.scale(ctx.corrected):
             return u
         matter = next((c.matter for c in u.candidates if c.department == best), None) or self._likeliest_matter(best, ctx)
         ctx.matter = matter
         routed = self._recast(u, ctx, u.intent)
-        return routed.model_copy(update={"matter": matter, "also": [d for d in u.also if d != routed.department]})
+        return replace(routed, matter=matter, also=[d for d in u.also if d != routed.department])
 
     def _likeliest_matter(self, department: str, ctx: _Context) -> str:
         by_matter = self.opinions.matter_by_department[department].scores(ctx.corrected)
@@ -893,7 +823,7 @@ class Understander:
             update["department"] = department
         elif intent in ("status_query", "other") and not matter:
             update["department"] = None
-        return u.model_copy(update=update)
+        return replace(u, **update)  # type: ignore[arg-type]
 
     def tokens(self, text: str) -> list[str]:
         """jieba tokens of the normalised text (for reports and benchmarks)."""
