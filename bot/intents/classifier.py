@@ -336,13 +336,11 @@ class Understander:
         return any(neg in window for neg in negators)
 
     def _emergency_signs(self, text: str, hits: list[Hit]) -> _Signs:
-        """What the message says of each emergency (see ``_Signs``)."""
+        """What the message says of each emergency (see ``_Signs``), from its emergency hits."""
         signs = _Signs([], set(), set(), set())
         spreading: set[str] = set()
         for h in hits:
-            space, em_id, kind = h.payload  # type: ignore[misc]
-            if space != EMERGENCY:
-                continue
+            _, em_id, kind = h.payload  # type: ignore[misc]
             if kind in (NEGATIVE, NOT_NOW) and self._negated(text, h.start, self._denials):
                 continue  # "不是演习!!! 真着火了": a word that would rule it out, itself denied
             if kind == NEGATIVE:
@@ -376,10 +374,10 @@ class Understander:
         return None
 
     def _score_matters(self, text: str, hits: list[Hit]) -> tuple[dict[str, float], dict[str, int]]:
+        """The matters' scores from the matter hits, best first, and where each was first named."""
         by_kind: dict[str, list[Hit]] = {STRONG: [], WEAK: [], NEGATIVE: []}
         for h in hits:
-            if h.payload[0] == MATTER:  # type: ignore[index]
-                by_kind[h.payload[2]].append(h)  # type: ignore[index]
+            by_kind[h.payload[2]].append(h)  # type: ignore[index]
         # A negative phrase that is itself denied ("没漏气", "不是漏气") does not rule its matter out.
         ruled_out = {
             h.payload[1] for h in by_kind[NEGATIVE]  # type: ignore[index]
@@ -553,6 +551,9 @@ class Understander:
             spans = [(h.start, h.end) for h in found if not h.fuzzy and "+" not in h.phrase]
             hits = [h for h in hits if not (h.fuzzy and (self._is_word(norm, h) or self._cuts_across(norm, h, spans)))]
         corrected = self._corrected(norm, hits)
+        of: dict[str, list[Hit]] = {EMERGENCY: [], MATTER: [], FAQ: [], VOCAB: []}  # the hits by space
+        for h in hits:
+            of[h.payload[0]].append(h)  # type: ignore[index]
         raw_cues = [h for h in found if h.payload[0] == CUE] if corrected == norm else self._cues.find(corrected)  # type: ignore[index]
         cue_hits = self._cue_hits(raw_cues, hits if corrected == norm else [], corrected)
         if "past" not in cue_hits:
@@ -569,7 +570,7 @@ class Understander:
         elif a_not_a:
             cues.add("question")
 
-        signs = self._emergency_signs(norm, hits)
+        signs = self._emergency_signs(norm, of[EMERGENCY])
         emergency_id = self._emergency(norm, signs, cue_hits)
         if emergency_id:
             em = self._emergencies[emergency_id]
@@ -590,7 +591,7 @@ class Understander:
         if tickets or ("status" in cues and "offtopic" not in cues and len(norm) <= _LONG):
             return Understanding(**base, intent="status_query", confidence=0.95, margin=0.9), (None if tickets else ctx)
 
-        scores, _ = self._score_matters(norm, hits)
+        scores, _ = self._score_matters(norm, of[MATTER])
         ranked = list(scores.items())
         if cues & {"offtopic", "greeting", "thanks"} and not cues & {"complaint", "repair"} and (not ranked or ranked[0][1] < 1.0):
             ranked = []  # "附近哪有卖菜的", "早上好 各位邻居": a weak cue only names no matter
@@ -602,11 +603,11 @@ class Understander:
         ]
         if ranked and embedded:
             cues -= {"question", "modal"}  # "…砸了一面墙 不知道是不是承重的" reports a matter
-        if self._looks_up(corrected, cues, [h for h in hits if h.payload[0] == FAQ]):  # type: ignore[index]
+        if self._looks_up(corrected, cues, of[FAQ]):
             cues.add("question")
         who = "who" in cues
         asks = who or bool(cues & {"question", "modal"})
-        faq_keywords = [h.payload[1] for h in hits if h.payload[0] == FAQ]  # type: ignore[index]
+        faq_keywords = [h.payload[1] for h in of[FAQ]]  # type: ignore[index]
         # The FAQ for a question, or for a message naming no matter that may be an unasked question
         # ("物业费标准"); a greeting or thanks that asks nothing is never answered from it. A message
         # naming a matter is matched only once it reads as a question (below): the score decides
