@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from bot import calendar
 from bot.console.accounts import Account
-from bot.knowledge import FaqEntry, FaqOverlay, Knowledge, with_overlay
+from bot.knowledge import FaqEntry, FaqOverlay, Knowledge, read_yaml, with_overlay
 from bot.models import Message
 
 MAX_UPLOAD = 2 * 1024 * 1024  # an exported FAQ base is ~100 KB
@@ -188,7 +188,7 @@ def overlay_from_yaml(raw: bytes, packaged: Knowledge) -> tuple[FaqOverlay, int]
     """The overlay that turns the packaged FAQ into the uploaded one (only differences are kept,
     so later changes to knowledge/faq.yaml still show through), and the number of entries."""
     try:
-        data = yaml.safe_load(raw.decode("utf-8-sig"))
+        data = read_yaml(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise FormError(f"文件不是有效的 UTF-8 YAML：{str(exc).splitlines()[0]}") from None
     if not isinstance(data, list) or not data:

@@ -21,6 +21,7 @@ import sys
 from array import array
 from collections import Counter
 from collections.abc import Iterable
+from itertools import chain
 from operator import add, itemgetter
 
 import ahocorasick
@@ -91,16 +92,14 @@ class NaiveBayes:
             grouped.setdefault(label, []).append(set(grams(prepare(text), characters)))
         order = list(labels) if labels is not None else sorted(grouped)
         self.labels = tuple(c for c in order if grouped.get(c))
-        vocab: set[str] = set().union(*(d for c in self.labels for d in grouped[c])) if self.labels else set()
-        v = len(vocab) or 1
-        counts = {c: Counter(g for d in grouped[c] for g in d) for c in self.labels}
+        # how many of each label's docs hold each gram, and of all docs (counted in C)
+        counts = {c: Counter(chain.from_iterable(grouped[c])) for c in self.labels}
+        overall = Counter(chain.from_iterable(d for c in self.labels for d in grouped[c]))
+        v = len(overall) or 1  # the vocabulary
         denoms = {c: math.log(sum(counts[c].values()) + alpha * v) for c in self.labels}
         # Per known gram, log P(gram | label) for each label. Grams seen in fewer than min_count
         # docs are left out: they name a message, not a way of speaking (and an unknown gram would
         # add the same to every label).
-        overall: Counter[str] = Counter()
-        for c in self.labels:
-            overall.update(counts[c])
         kept = sorted(g for g, n in overall.items() if n >= min_count)
         unknown = tuple(math.log(alpha) - denoms[c] for c in self.labels)
         bonus = [math.log((k + alpha) / alpha) for k in range(max(overall.values(), default=0) + 1)]
