@@ -27,7 +27,7 @@ GOLDEN = [
         "fresh14", "fresh15", "fresh16", "fresh17", "fresh18", "fresh19", "fresh20", "fresh21",
         "fresh22", "fresh23", "fresh24", "fresh25", "fresh26", "fresh27", "faq1", "faq2", "fresh28", "faq3", "faq4",
         "fresh29", "faq5", "faq6", "faq7", "fresh30", "faq8", "fresh31", "faq9", "fresh32",
-        "faq10", "faq11", "fresh33", "faq12", "fresh34", "faq13", "fresh35",
+        "faq10", "faq11", "fresh33", "faq12", "fresh34", "faq13", "fresh35", "faq14", "fresh36",
     )
 ]
 
@@ -39,20 +39,14 @@ GOLDEN = [
 
 
 # Until 2026-11-30 a fact written as a string was checked character by character, and every file's
-# FAQ figure read .9 or more. Checked whole, two older files fall short and hold these floors:
-# many of their facts are long verbatim clauses that an answer in plain words does not quote, and
-# a few of their questions are read as complaints. Pooled, the files meet .9 (test_golden_overall).
-# golden_faq1, faq2 and faq4 to faq9 each ask 120 policy questions over some fifty topics, many phrased
-# as who-questions about a matter; they hold lower floors than the sets written like ordinary
-# traffic (faq3, written the same way, meets .9).
-_FAQ_FLOOR = {
-    "golden_fresh2": 0.78, "golden_fresh3": 0.83, "golden_faq1": 0.82, "golden_faq2": 0.88, "golden_faq4": 0.84, "golden_faq5": 0.75,
-    "golden_faq6": 0.83, "golden_faq7": 0.79, "golden_faq8": 0.78, "golden_faq9": 0.83,
-}
-_INTENT_FLOOR = {"golden_faq4": 0.87, "golden_faq7": 0.89, "golden_faq8": 0.89, "golden_faq9": 0.84}
-# faq1, faq6, faq7 and faq11 have 20, 15, 18 and 18 messages with a department: one miss is .05,
-# .067, .056, .056
-_DEPARTMENT_FLOOR = {"golden_faq1": 0.9, "golden_faq6": 0.86, "golden_faq7": 0.83, "golden_faq11": 0.88}
+# FAQ figure read .9 or more. Checked whole, fresh2 falls short: many of its facts are long
+# verbatim clauses that an answer in plain words does not quote. fresh3 and faq1 stand at .90 and
+# hold a floor one question below it. Pooled, the files meet .9 (test_golden_overall).
+_FAQ_FLOOR = {"golden_fresh2": 0.78, "golden_fresh3": 0.88, "golden_faq1": 0.88}
+_INTENT_FLOOR: dict[str, float] = {}
+# faq7 and faq11 have 18 messages with a department each (one miss is .056) and miss two each,
+# mostly where a message names two matters and the other is taken (a lift and the repair fund).
+_DEPARTMENT_FLOOR = {"golden_faq7": 0.88, "golden_faq11": 0.88}
 
 _REPORTS: dict[Path, Report] = {}  # each file is scored once for the floors and the pooled figures
 
@@ -69,7 +63,7 @@ async def test_golden_floors(settings: Settings, path: Path) -> None:
     assert report.n >= 150
     assert report.emergency_recall == 1.0 and report.emergency_precision == 1.0, report.render(misses=20)
     assert report.department_accuracy >= _DEPARTMENT_FLOOR.get(path.stem, 0.93), report.render(misses=20)
-    assert report.intent_accuracy >= _INTENT_FLOOR.get(path.stem, 0.9), report.render(misses=20)
+    assert report.intent_accuracy >= _INTENT_FLOOR.get(path.stem, 0.93), report.render(misses=20)
     assert report.faq_correctness >= _FAQ_FLOOR.get(path.stem, 0.9), report.render(misses=20)
 
 
