@@ -244,6 +244,15 @@ def test_dialect_words_are_folded(understander: Understander) -> None:
     assert understander.normalize("系统联系") == "系统联系"  # 系 alone is Mandarin
 
 
+def test_abbreviations_are_words_of_their_own(understander: Understander) -> None:
+    """wy is 物业 in any case, but not inside a Latin word nor where it begins a ticket number."""
+    assert understander.normalize("WY咋不管 ywh也不管") == "物业咋不管 业委会也不管"
+    assert understander.normalize("业委换届 物业委托") == "业委会换届 物业委托"  # 物业委托 holds no 业委
+    assert understander.normalize("hwy") == "hwy"
+    for text in ("工单号wy20261119-0021 到哪了", "我的单子wy 20261119-0021"):
+        assert understander.understand(text).tickets == ["WY20261119-0021"]
+
+
 def test_the_dialect_table_is_the_knowledges() -> None:
     """The table comes with the knowledge (a custom knowledge folder brings its own), written as
     typed: traditional forms are folded like the message."""

@@ -58,24 +58,33 @@ def _address_number(match: re.Match[str]) -> str:
         return match.group(1)
 
 
+def _alternative(key: str) -> str:
+    """A dialect key as a regex: a Latin abbreviation (wy, ywh) only as a word of its own, in any
+    case, and not where it begins a ticket number ("wy20261119-0021")."""
+    if key.isascii() and key.isalpha():
+        return rf"(?<![a-z0-9]){re.escape(key)}(?![a-z0-9]|\s?\d)"
+    return re.escape(key)
+
+
 class Normalizer:
     """``normalize(text)``: the canonical form, with the dialect words of ``dialect`` (written as
     residents type them: folded like any text, then replaced longest first)."""
 
     def __init__(self, dialect: Mapping[str, str] | None = None) -> None:
         fold = _fold_table()
-        table = {str(k).translate(fold): str(v) for k, v in (dialect or {}).items()}
+        table = {str(k).translate(fold).lower(): str(v) for k, v in (dialect or {}).items()}
         self._fold = fold
         self._dialect = table
-        self._pattern = re.compile("|".join(re.escape(k) for k in sorted(table, key=len, reverse=True))) if table else None
-        # a message with none of their first characters is passed over at once
-        self._first_characters = frozenset(k[0] for k in table)
+        alternatives = "|".join(_alternative(k) for k in sorted(table, key=len, reverse=True))
+        self._pattern = re.compile(alternatives, re.IGNORECASE) if table else None
+        # a message with none of their first characters (in either case) is passed over at once
+        self._first_characters = frozenset(c for k in table for c in (k[0], k[0].upper()))
 
     def __call__(self, text: str) -> str:
         text = text.translate(self._fold)
         if self._pattern is not None and not self._first_characters.isdisjoint(text):
             table = self._dialect
-            text = self._pattern.sub(lambda m: table[m.group()], text)
+            text = self._pattern.sub(lambda m: table[m.group().lower()], text)
         text = _NOISE.sub(" ", text)
         text = _ADDRESS_NUMBER.sub(_address_number, text)
         return _SPACES.sub(" ", text).strip().lower()
