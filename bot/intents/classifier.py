@@ -414,6 +414,8 @@ class Understander:
         """What the sentence forms say, which no phrase list holds: "贴都不贴" is a grievance (added
         to ``cue_hits``), and an A-not-A question ("发票给不给") asks, so the "不给" inside it is
         no complaint (taken out). Whether there is an A-not-A question."""
+        if "不" not in text:
+            return False
         for m in _EVEN_NOT.finditer(text):
             cue_hits.setdefault("grievance", []).append(Hit(m.group(), m.start(), m.end(), (CUE, "grievance", "grievance"), False))
         a_not_a = [m.span() for m in _A_NOT_A.finditer(text)]
@@ -542,11 +544,14 @@ class Understander:
         """The hand-written rules' reading, and what the model may weigh it against (None: the
         rules' word is final, an emergency or a ticket number)."""
         norm = self.normalize(text)
-        tickets = [f"WY{d}-{int(n):04d}" for d, n in TICKET_NUMBER.findall(norm)]
+        tickets = [f"WY{d}-{int(n):04d}" for d, n in TICKET_NUMBER.findall(norm)] if "wy" in norm else []
         base = {"text": text, "normalized": norm, "tickets": tickets}
 
         found = self._index.find(norm)
-        hits = [h for h in found if h.payload[0] != CUE]  # type: ignore[index]
+        hits: list[Hit] = []
+        raw_cues: list[Hit] = []
+        for h in found:
+            (raw_cues if h.payload[0] == CUE else hits).append(h)  # type: ignore[index]
         if found and found[-1].fuzzy:  # hits by sound come last, and no cue is heard by sound
             spans = [(h.start, h.end) for h in found if not h.fuzzy and "+" not in h.phrase]
             hits = [h for h in hits if not (h.fuzzy and (self._is_word(norm, h) or self._cuts_across(norm, h, spans)))]
@@ -554,7 +559,8 @@ class Understander:
         of: dict[str, list[Hit]] = {EMERGENCY: [], MATTER: [], FAQ: [], VOCAB: []}  # the hits by space
         for h in hits:
             of[h.payload[0]].append(h)  # type: ignore[index]
-        raw_cues = [h for h in found if h.payload[0] == CUE] if corrected == norm else self._cues.find(corrected)  # type: ignore[index]
+        if corrected != norm:
+            raw_cues = self._cues.find(corrected)
         cue_hits = self._cue_hits(raw_cues, hits if corrected == norm else [], corrected)
         if "past" not in cue_hits:
             # a time inside a longer cue still says when: "前天报的楼道冒烟那个事" is over

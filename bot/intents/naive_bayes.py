@@ -38,7 +38,11 @@ def prepare(normalized: str) -> str:
     """The characters the model sees: punctuation dropped, repeated ?/! folded into one, and every
     run of digits or Latin letters one mark ("#"): a phone, ticket or room number says nothing."""
     text = _ALNUM.sub("#", _DROP.sub("", normalized))
-    return "^" + _BANG.sub("!", _QMARK.sub("?", text)) + "$"
+    if "?" in text or "？" in text:
+        text = _QMARK.sub("?", text)
+    if "!" in text or "！" in text:
+        text = _BANG.sub("!", text)
+    return "^" + text + "$"
 
 
 def features(normalized: str) -> list[str]:
