@@ -373,8 +373,8 @@ class Understander:
                 return h.payload[1]  # type: ignore[index,no-any-return]
         return None
 
-    def _score_matters(self, text: str, hits: list[Hit]) -> tuple[dict[str, float], dict[str, int]]:
-        """The matters' scores from the matter hits, best first, and where each was first named."""
+    def _score_matters(self, text: str, hits: list[Hit]) -> dict[str, float]:
+        """The matters' scores from the matter hits, best first (ties: the matter named first)."""
         by_kind: dict[str, list[Hit]] = {STRONG: [], WEAK: [], NEGATIVE: []}
         for h in hits:
             by_kind[h.payload[2]].append(h)  # type: ignore[index]
@@ -406,8 +406,7 @@ class Understander:
                 scores[matter_id] += 0.35
                 first_seen.setdefault(matter_id, 500 + h.start)
         # Ties go to the matter named first.
-        ranked = dict(sorted(scores.items(), key=lambda kv: (-kv[1], first_seen.get(kv[0], 999))))
-        return ranked, first_seen
+        return dict(sorted(scores.items(), key=lambda kv: (-kv[1], first_seen.get(kv[0], 999))))
 
     @staticmethod
     def _forms(text: str, cue_hits: dict[str, list[Hit]]) -> bool:
@@ -597,7 +596,7 @@ class Understander:
         if tickets or ("status" in cues and "offtopic" not in cues and len(norm) <= _LONG):
             return Understanding(**base, intent="status_query", confidence=0.95, margin=0.9), (None if tickets else ctx)
 
-        scores, _ = self._score_matters(norm, of[MATTER])
+        scores = self._score_matters(norm, of[MATTER])
         ranked = list(scores.items())
         if cues & {"offtopic", "greeting", "thanks"} and not cues & {"complaint", "repair"} and (not ranked or ranked[0][1] < 1.0):
             ranked = []  # "附近哪有卖菜的", "早上好 各位邻居": a weak cue only names no matter
