@@ -255,6 +255,7 @@ class Understander:
         self._embedding = tuple(words.embedding)
         # "any of these words in the text", as one regex search (one C call)
         self._urgent = _any_of(words.urgent)
+        self._topic_switch = tuple(words.topic_switch)
         self._broken = _any_of(words.broken)
         # The characters of each negator list, for _negated to rule a window out at once (only for
         # lists of non-empty words without "#", the mask of the pseudo-negations).
@@ -360,8 +361,8 @@ class Understander:
         signs.negative.difference_update(spreading - signs.not_now)
         return signs
 
-    def _emergency(self, text: str, signs: _Signs, cues: dict[str, list[Hit]]) -> str | None:
-        if cues.get("past") or _DATE.search(text):  # "昨天着火了 墙都熏黑了": over, a complaint now
+    def _emergency(self, text: str, signs: _Signs, past: bool) -> str | None:
+        if past or _DATE.search(text):  # "昨天着火了 墙都熏黑了": over, a complaint now
             return None
         if len(text) > _EMERGENCY_LONG and (len(text) > 3 * _EMERGENCY_LONG or not self._urgent(text)):
             return None
@@ -372,6 +373,10 @@ class Understander:
             if h.payload[1] not in negative and h.payload[1] not in denied:  # type: ignore[index]
                 return h.payload[1]  # type: ignore[index,no-any-return]
         return None
+
+    def _switched(self, text: str) -> int:
+        """Where the last switch to a new matter ends ("先不说这个"), or 0."""
+        return max((text.rfind(w) + len(w) for w in self._topic_switch if w in text), default=0)
 
     def _score_matters(self, text: str, hits: list[Hit]) -> dict[str, float]:
         """The matters' scores from the matter hits, best first (ties: the matter named first)."""
@@ -575,8 +580,13 @@ class Understander:
         elif a_not_a:
             cues.add("question")
 
-        signs = self._emergency_signs(norm, of[EMERGENCY])
-        emergency_id = self._emergency(norm, signs, cue_hits)
+        signs, past = self._emergency_signs(norm, of[EMERGENCY]), bool(cue_hits.get("past"))
+        if (switch := self._switched(norm)) and any(h.start >= switch for h in signs.strong):
+            # "上次说的路灯还没修 先不说这个 楼道里煤气味冲得很": what came before the switch to a new
+            # matter, its time and its words, says nothing of an emergency after it
+            signs = self._emergency_signs(norm[switch:], [h._replace(start=h.start - switch) for h in of[EMERGENCY] if h.start >= switch])
+            past = any(h.start >= switch for h in cue_hits.get("past", ()))
+        emergency_id = self._emergency(norm, signs, past)
         if emergency_id:
             em = self._emergencies[emergency_id]
             return Understanding(
