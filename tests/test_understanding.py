@@ -198,6 +198,9 @@ def test_denied_negative_phrase_keeps_the_matter(understander: Understander) -> 
         ("电梯停在两层中间了 里面有人出不来", "elevator_trapped", "market"),
         ("老人从楼梯上滚下来了 昏过去了", "injury", "health"),
         ("小区门口打群架 都见血了", "violence", "police"),
+        ("没着火 就是楼顶配电箱一直冒火花 还有焦糊烟", "electrical_arcing", "fire"),  # 没着火 denies fire only
+        ("地下车库水浸到车窗了 有人还在车里出不来 靠近电梯口", "locked_in", "fire"),  # a car, not a lift
+        ("上次说的路灯还没修 先不说这个 楼道里煤气味冲得很 头都晕了", "gas_leak", "fire"),  # 上次 is the lamp's
     ],
 )
 def test_emergencies_now(understander: Understander, text: str, emergency: str, department: str) -> None:
@@ -216,6 +219,8 @@ def test_emergencies_now(understander: Understander, text: str, emergency: str, 
         "刚才电梯关人了 人已经弄出来了",
         "上个月小区里有人打架",
         "广告牌的架子锈得快掉下来了",  # a risk, not an injury
+        "有人从五楼吊根电线下来给电瓶车充电 没着火 但下雨天冒火花",  # a hazard said of a habit
+        "上次楼道着火了 先不说这个 路灯坏了好几天了",  # the fire is past, whatever follows
     ],
 )
 def test_not_an_emergency(understander: Understander, text: str) -> None:
