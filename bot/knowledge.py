@@ -90,6 +90,7 @@ class Modifiers(BaseModel):
     denial: list[str] = []  # before a matter's phrase, the only words that rule it out ("不是")
     embedding: list[str] = []  # not knowing, which makes a question in its clause a doubt ("不知道")
     urgent: list[str] = []  # a cry for help: a long message may still be an emergency ("救命")
+    now: list[str] = []  # happening as one writes: a time said in another clause does not make it past ("现在")
     topic_switch: list[str] = []  # a new matter begins: an earlier time does not reach past it ("先不说这个")
     broken: list[str] = []  # equipment broken down, for a repair ("坏", "失灵")
 

@@ -220,11 +220,25 @@ def test_a_phrase_ruled_out_only_by_topic_words_needs_a_wider_margin(
     assert (got.intent == "emergency") is called
 
 
+@pytest.mark.parametrize(("lead", "called"), [(20.0, True), (10.0, False)])
+def test_the_models_kind_ruled_out_by_topic_words_needs_a_wider_margin(
+    understander: Understander, lead: float, called: bool
+) -> None:
+    """No emergency phrase, and the model's kind is one that only its topic words (烟道) rule out:
+    it is called as a contested phrase would be, on a wider margin."""
+    u, ctx = understander.rules("一楼麻辣烫店后厨烟道里面着了 楼上住户还不晓得 赶紧来")
+    assert ctx is not None and ctx.unmarked and "fire" in ctx.ruled_out and "fire" not in ctx.settled
+    got = understander._combine(u, ctx, _intent_scores(understander, lead))
+    assert (got.intent == "emergency") is called
+    if called:
+        assert got.emergency == "fire"
+
+
 @pytest.mark.parametrize(
     ("text", "called"),
     [
         ("整个小区停电 快三个钟头了", False),  # a matter by a strong phrase, nobody urges: the margin is wider
-        ("有个小娃掉进井里了 井盖没了 拉不上来 快叫人来", True),  # a matter too (井盖), but urged
+        ("有个小娃陷到井里 井盖没了 拉不上来 快叫人来", True),  # a matter too (井盖), but urged
     ],
 )
 def test_a_matter_the_rules_found_asks_the_model_for_more_unless_urged(

@@ -28,6 +28,7 @@ GOLDEN = [
         "fresh22", "fresh23", "fresh24", "fresh25", "fresh26", "fresh27", "faq1", "faq2", "fresh28", "faq3", "faq4",
         "fresh29", "faq5", "faq6", "faq7", "fresh30", "faq8", "fresh31", "faq9", "fresh32",
         "faq10", "faq11", "fresh33", "faq12", "fresh34", "faq13", "fresh35", "faq14", "fresh36", "em2",
+        "em3", "fresh37",
     )
 ]
 
@@ -201,6 +202,15 @@ def test_denied_negative_phrase_keeps_the_matter(understander: Understander) -> 
         ("没着火 就是楼顶配电箱一直冒火花 还有焦糊烟", "electrical_arcing", "fire"),  # 没着火 denies fire only
         ("地下车库水浸到车窗了 有人还在车里出不来 靠近电梯口", "locked_in", "fire"),  # a car, not a lift
         ("上次说的路灯还没修 先不说这个 楼道里煤气味冲得很 头都晕了", "gas_leak", "fire"),  # 上次 is the lamp's
+        ("楼道那堆纸板子现在烧起来了!!上回举报没人管 这下好了", "fire", "fire"),  # 上回 is the report's
+        (  # long, and no cry for help, but its own clause says now
+            "物业费的事我们家去年就反映过 一直没个说法 停车位也乱收钱 保安天天在岗亭里玩手机 "
+            "垃圾也好几天没人收 三单元楼道里现在全是烟 呛得睁不开眼 也不知道是哪家的 我们都跑到楼下了",
+            "fire",
+            "fire",
+        ),
+        ("刚做饭灶台那根软管裂了 火灭了气还在出 阀门拧不动", "gas_leak", "fire"),  # the flame is out, not the gas
+        ("西门那边有个人头上都流学了", "injury", "health"),  # 流血 by sound, at the very end
     ],
 )
 def test_emergencies_now(understander: Understander, text: str, emergency: str, department: str) -> None:
@@ -221,6 +231,10 @@ def test_emergencies_now(understander: Understander, text: str, emergency: str, 
         "广告牌的架子锈得快掉下来了",  # a risk, not an injury
         "有人从五楼吊根电线下来给电瓶车充电 没着火 但下雨天冒火花",  # a hazard said of a habit
         "上次楼道着火了 先不说这个 路灯坏了好几天了",  # the fire is past, whatever follows
+        "以前着过火 现在还在用那个老电线",  # 现在 is another clause's
+        "电视上两个人打得头破血流 吓死我了",  # a screen, a drill, a retraction
+        "我奶奶想参加电梯困人演练 在哪报名",
+        "刚才说着火那个报错了 是我家烤箱冒了点烟",
     ],
 )
 def test_not_an_emergency(understander: Understander, text: str) -> None:

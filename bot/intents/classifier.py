@@ -156,6 +156,7 @@ class _Context:
     suspect: str | None  # an emergency phrase ruled out by time or length only, not by a denial
     unmarked: bool = False  # no emergency phrase, denied or not, and nothing said to be over
     ruled_out: frozenset[str] = frozenset()  # emergencies a negative or not-now cue of their own rules out
+    settled: frozenset[str] = frozenset()  # of those, the ones a not-now cue rules out (a risk, the past)
     contested: str | None = None  # an emergency phrase only its own negative cues rule out, nothing said to be over
     matter: str | None = None
     who: bool = False
@@ -255,6 +256,7 @@ class Understander:
         self._embedding = tuple(words.embedding)
         # "any of these words in the text", as one regex search (one C call)
         self._urgent = _any_of(words.urgent)
+        self._now = tuple(words.now)
         self._topic_switch = tuple(words.topic_switch)
         self._broken = _any_of(words.broken)
         # The characters of each negator list, for _negated to rule a window out at once (only for
@@ -361,18 +363,29 @@ class Understander:
         signs.negative.difference_update(spreading - signs.not_now)
         return signs
 
-    def _emergency(self, text: str, signs: _Signs, past: bool) -> str | None:
-        if past or _DATE.search(text):  # "昨天着火了 墙都熏黑了": over, a complaint now
+    def _emergency(self, text: str, signs: _Signs, past: list[Hit]) -> str | None:
+        if _DATE.search(text):  # "11月3号着火了 墙都熏黑了": over, a complaint now
             return None
-        if len(text) > _EMERGENCY_LONG and (len(text) > 3 * _EMERGENCY_LONG or not self._urgent(text)):
+        if len(text) > 3 * _EMERGENCY_LONG:  # a letter, not a call for help
             return None
+        # a time gone by ("昨天着火了"), or a long message that does not cry for help, leaves only
+        # what a clause of its own says is happening now
+        doubtful = bool(past) or (len(text) > _EMERGENCY_LONG and not self._urgent(text))
         strong, negative, denied, _ = signs
-        if not strong:
-            return None
         for h in sorted(strong, key=lambda h: (h.fuzzy, h.start)):
-            if h.payload[1] not in negative and h.payload[1] not in denied:  # type: ignore[index]
-                return h.payload[1]  # type: ignore[index,no-any-return]
+            em_id: str = h.payload[1]  # type: ignore[index]
+            if em_id not in negative and em_id not in denied and (not doubtful or self._said_now(text, h, past)):
+                return em_id
         return None
+
+    def _said_now(self, text: str, h: Hit, past: list[Hit]) -> bool:
+        """A now word before ``h`` in its clause, and no time gone by in that clause."""
+        lo, hi = h.start, h.end
+        while lo > 0 and text[lo - 1] not in _CLAUSE_BREAK:
+            lo -= 1
+        while hi < len(text) and text[hi] not in _CLAUSE_BREAK:
+            hi += 1
+        return any(w in text[lo : h.start] for w in self._now) and not any(lo <= p.start < hi for p in past)
 
     def _switched(self, text: str) -> int:
         """Where the last switch to a new matter ends ("先不说这个"), or 0."""
@@ -513,7 +526,8 @@ class Understander:
         heard = text[h.start : h.end]
         if is_word(heard) or (heard.endswith("了") and is_word(heard[:-1])):  # "搭起来了" is not 打起来了
             return True
-        return is_word(text[h.end - 1 : h.end + 1])
+        after = text[h.end - 1 : h.end + 1]
+        return len(after) == 2 and is_word(after)  # at the end of the text, its last character alone is no word
 
     @staticmethod
     def _corrected(text: str, hits: list[Hit]) -> str:
@@ -580,13 +594,14 @@ class Understander:
         elif a_not_a:
             cues.add("question")
 
-        signs, past = self._emergency_signs(norm, of[EMERGENCY]), bool(cue_hits.get("past"))
+        said, signs, past = norm, self._emergency_signs(norm, of[EMERGENCY]), cue_hits.get("past", [])
         if (switch := self._switched(norm)) and any(h.start >= switch for h in signs.strong):
             # "上次说的路灯还没修 先不说这个 楼道里煤气味冲得很": what came before the switch to a new
             # matter, its time and its words, says nothing of an emergency after it
-            signs = self._emergency_signs(norm[switch:], [h._replace(start=h.start - switch) for h in of[EMERGENCY] if h.start >= switch])
-            past = any(h.start >= switch for h in cue_hits.get("past", ()))
-        emergency_id = self._emergency(norm, signs, past)
+            said = norm[switch:]
+            signs = self._emergency_signs(said, [h._replace(start=h.start - switch) for h in of[EMERGENCY] if h.start >= switch])
+            past = [h._replace(start=h.start - switch) for h in past if h.start >= switch]
+        emergency_id = self._emergency(said, signs, past)
         if emergency_id:
             em = self._emergencies[emergency_id]
             return Understanding(
@@ -601,7 +616,7 @@ class Understander:
             # 电梯里好像关了个小孩 一直在哭" is one)
             social = ("offtopic" in cues or (cues & {"greeting", "thanks"} and len(norm) <= _GREETING_ONLY)) and not self._urgent(norm)
             ctx.unmarked = not signs.strong and not signs.denied and not social
-            ctx.ruled_out = frozenset(signs.negative)
+            ctx.ruled_out, ctx.settled = frozenset(signs.negative), frozenset(signs.not_now)
         # Asking after a report is short; a long message that mentions "上次投诉" is a report itself.
         if tickets or ("status" in cues and "offtopic" not in cues and len(norm) <= _LONG):
             return Understanding(**base, intent="status_query", confidence=0.95, margin=0.9), (None if tickets else ctx)
@@ -749,11 +764,12 @@ class Understander:
                 # Said in words no emergency phrase has ("打得好凶 一直在喊救命"). What the message says
                 # beside its place must carry the lead: the model hears 号楼 and 单元 in many
                 # emergencies ("3号楼着火了") and would call one on "锦绣城8栋3单元". Which one, by the
-                # model, unless that one's own negative words rule it out (a lift rules out "locked
-                # in a room", not "trapped in a lift").
+                # model, unless that one's own not-now words rule it out, or its topic words do and
+                # the model is not sure enough to set them aside, as for a phrase they rule out (a lift
+                # rules out "locked in a room", not "trapped in a lift"; "后厨烟道里面着了 … 赶紧来").
                 kinds = self.opinions.emergency.scores(ctx.corrected)
                 em_id = max(kinds, key=kinds.__getitem__)
-                if em_id in ctx.ruled_out:
+                if em_id in ctx.settled or (em_id in ctx.ruled_out and lead <= blend.emergency_contested_gap * scale):
                     em_id = None
             if em_id is not None:
                 em = self._emergencies[em_id]
