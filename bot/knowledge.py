@@ -67,6 +67,9 @@ class Emergency(BaseModel):
     # burning paper; "车里出不来": a car, not the lift nearby): the negative words no longer rule
     # it out (the not_now ones still do)
     spreading: list[str] = []
+    # what befalls a person, said right after one of the shared people ("老汉" + "倒了"): each
+    # pair is one more keyword, so that every person word meets every such word
+    befalls: list[str] = []
     advice: str  # one line said after the number
 
 
@@ -146,13 +149,22 @@ class Knowledge(BaseModel):
 
     @field_validator("emergencies", mode="before")
     @classmethod
-    def _shared_not_now(cls, value: object) -> object:
-        """emergencies.yaml is ``{not_now: [...], emergencies: [...]}``: the shared words join each
-        emergency's own not_now."""
+    def _shared_words(cls, value: object) -> object:
+        """emergencies.yaml is ``{not_now: [...], people: [...], emergencies: [...]}``: the shared
+        not_now words join each emergency's own, and each person word followed by each of an
+        emergency's befalls words is one of its keywords."""
         if not isinstance(value, dict):
             return value
         shared = list(value.get("not_now") or [])
-        return [{**e, "not_now": [*shared, *e.get("not_now", [])]} for e in value.get("emergencies") or []]
+        people = list(value.get("people") or [])
+        return [
+            {
+                **e,
+                "not_now": [*shared, *e.get("not_now", [])],
+                "keywords": [*e.get("keywords", []), *(p + b for b in e.get("befalls", []) for p in people)],
+            }
+            for e in value.get("emergencies") or []
+        ]
 
     @model_validator(mode="after")
     def _consistent(self) -> "Knowledge":

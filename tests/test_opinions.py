@@ -225,13 +225,17 @@ def test_the_models_kind_ruled_out_by_topic_words_needs_a_wider_margin(
     understander: Understander, lead: float, called: bool
 ) -> None:
     """No emergency phrase, and the model's kind is one that only its topic words (烟道) rule out:
-    it is called as a contested phrase would be, on a wider margin."""
+    it is called as a contested phrase would be, on a wider margin, where the writer cries for
+    help (赶紧来); else the topic words win ("院子里熏腊肉 烟大得")."""
     u, ctx = understander.rules("一楼麻辣烫店后厨烟道里面着了 楼上住户还不晓得 赶紧来")
     assert ctx is not None and ctx.unmarked and "fire" in ctx.ruled_out and "fire" not in ctx.settled
     got = understander._combine(u, ctx, _intent_scores(understander, lead))
     assert (got.intent == "emergency") is called
     if called:
         assert got.emergency == "fire"
+    u, ctx = understander.rules("三号楼一楼在院子里熏腊肉 烟大得 整栋楼都是味")
+    assert ctx is not None and ctx.unmarked and "fire" in ctx.ruled_out
+    assert understander._combine(u, ctx, _intent_scores(understander, lead)).intent != "emergency"
 
 
 @pytest.mark.parametrize(

@@ -211,6 +211,7 @@ def test_denied_negative_phrase_keeps_the_matter(understander: Understander) -> 
         ),
         ("刚做饭灶台那根软管裂了 火灭了气还在出 阀门拧不动", "gas_leak", "fire"),  # the flame is out, not the gas
         ("西门那边有个人头上都流学了", "injury", "health"),  # 流血 by sound, at the very end
+        ("嫑问了 赶紧来 老汉倒了", "injury", "health"),  # a person word and what befalls them
     ],
 )
 def test_emergencies_now(understander: Understander, text: str, emergency: str, department: str) -> None:

@@ -212,11 +212,12 @@ class Blend:
     emergency_unmarked_gap: float = 6.0  # emergencies led by 7 and more, a dish that smells good by 5.3
     emergency_matter_extra: float = 7.0  # added where the rules found a matter and nobody urges
     # to call an emergency whose phrase only its own negative cues (topic words: 烟道, 燃气表) ruled out
-    emergency_contested_gap: float = 10.0
+    emergency_contested_gap: float = 12.0
     # Both set on the leads of every golden file's messages (models trained without the file) and
     # 400 new training messages before they were trained on: where the rules found a matter, four
     # emergencies led by 12–13.4 and the first non-emergency by 10.9 (was 10: gap 15); a phrase
-    # its topic words ruled out, an emergency at 14.8 and the first non-emergency at 3.9 (was 15).
+    # its topic words ruled out, an emergency at 14.8 and the first non-emergency at 3.9, 10.3
+    # once 400 more emergencies were learnt (was 15).
     # Log-likelihood gaps grow with the message: past this many characters, every gap grows in
     # proportion (the models learnt from chat-length messages; a long letter gives big gaps).
     scale_from: int = 40
@@ -788,11 +789,13 @@ class Understander:
                 # beside its place must carry the lead: the model hears 号楼 and 单元 in many
                 # emergencies ("3号楼着火了") and would call one on "锦绣城8栋3单元". Which one, by the
                 # model, unless that one's own not-now words rule it out, or its topic words do and
-                # the model is not sure enough to set them aside, as for a phrase they rule out (a lift
-                # rules out "locked in a room", not "trapped in a lift"; "后厨烟道里面着了 … 赶紧来").
+                # nobody cries for help (a lift rules out "locked in a room", not "trapped in a lift";
+                # "院子里熏腊肉 烟大得" is no fire, "后厨烟道里面着了 … 赶紧来" is one).
                 kinds = self.opinions.emergency.scores(ctx.corrected)
                 em_id = max(kinds, key=kinds.__getitem__)
-                if em_id in ctx.settled or (em_id in ctx.ruled_out and lead <= blend.emergency_contested_gap * scale):
+                if em_id in ctx.settled or (em_id in ctx.ruled_out and not (
+                    self._urgent(ctx.corrected) and lead > blend.emergency_contested_gap * scale
+                )):
                     em_id = None
             if em_id is not None:
                 em = self._emergencies[em_id]
