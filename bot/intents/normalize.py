@@ -22,8 +22,9 @@ _SPACES = re.compile(r"\s+")
 _CN_DIGITS = "零〇一二两三四五六七八九十百"
 # What follows a building, unit, floor or room number ("3号楼", "2单元", "B2层").
 ADDRESS_SUFFIXES = "号楼|号|栋|幢|单元|层|楼|室|期|区|排|座"
-# A Chinese numeral standing for a building, unit, floor or room number.
-_ADDRESS_NUMBER = re.compile(f"([{_CN_DIGITS}]{{1,4}})(?={ADDRESS_SUFFIXES})")
+# A Chinese numeral standing for a building, unit, floor or room number; not the 一 of 万一
+# ("万一楼里着火了": in case), 唯一 or 统一.
+_ADDRESS_NUMBER = re.compile(f"(?<![万唯统])([{_CN_DIGITS}]{{1,4}})(?={ADDRESS_SUFFIXES})")
 
 
 @lru_cache(maxsize=1)
