@@ -238,6 +238,23 @@ def test_the_models_kind_ruled_out_by_topic_words_needs_a_wider_margin(
     assert understander._combine(u, ctx, _intent_scores(understander, lead)).intent != "emergency"
 
 
+def test_a_long_complaints_emergency_clause_is_read_on_its_own(understander: Understander) -> None:
+    """A long message that does not cry for help: the rules leave its smoke to the model, which
+    reads the clause that tells it and the next, not the complaint around them."""
+    text = (
+        "物业费的事我们家早就反映过 一直没个说法 停车位也乱收钱 保安天天在岗亭里玩手机 "
+        "垃圾也好几天没人收 三单元楼道里全是烟 呛得睁不开眼 也不知道是哪家的 我们都跑到楼下了"
+    )
+    u, ctx = understander.rules(text)
+    assert ctx is not None and u.intent != "emergency" and ctx.suspect == "fire"
+    assert ctx.told == "3单元楼道里全是烟 呛得睁不开眼"
+    got = understander._combine(u, ctx, _intent_scores(understander, -50.0))  # the whole: a complaint
+    assert (got.intent, got.emergency) == ("emergency", "fire")
+    # a time gone by leaves nothing for the clause to tell
+    _, past = understander.rules(text.replace("早就", "去年"))
+    assert past is not None and past.told is None
+
+
 @pytest.mark.parametrize(
     ("text", "called"),
     [

@@ -283,6 +283,14 @@ def test_the_dialect_table_is_the_knowledges() -> None:
     assert knowledge.load().dialect["咗"] == "了"
 
 
+def test_an_address_numeral_is_not_an_idiom() -> None:
+    """一 before 楼 is floor 1, but not in 万一 (in case), 唯一 or 统一."""
+    normalize = Normalizer()
+    assert normalize("三号楼一楼") == "3号楼1楼"
+    assert normalize("万一楼里着火了") == "万一楼里着火了"
+    assert normalize("唯一楼道") == "唯一楼道"
+
+
 def test_cantonese_repair(understander: Understander) -> None:
     u = understander.understand("唔該 我哋棟樓個大閘壞咗 鎖唔到 麻煩搵人嚟整吓")
     assert (u.intent, u.department) == ("repair", "property_company")
