@@ -477,12 +477,7 @@ class Understander:
     def _in_one_clause(text: str, h: Hit) -> bool:
         """A cue written A+B counts only when its parts stand in one clause, in that order: "能…吗"
         asks, but "谁都能进 … 不管" is two statements."""
-        lo = h.start
-        while lo > 0 and text[lo - 1] not in _CLAUSE_BREAK:
-            lo -= 1
-        hi = h.start
-        while hi < len(text) and text[hi] not in _CLAUSE_BREAK:
-            hi += 1
+        lo, hi = _clause(text, h.start, h.start)
         pos = lo
         for part in h.phrase.split("+"):
             at = text.find(part.strip(), pos, hi)
@@ -517,9 +512,7 @@ class Understander:
         if not asked:
             return False
         for h in asked:
-            lo = h.start
-            while lo > 0 and text[lo - 1] not in _CLAUSE_BREAK:
-                lo -= 1
+            lo = _clause(text, h.start, h.start)[0]
             if not any(e in text[lo : h.start] for e in self._embedding):
                 return False
         return True
