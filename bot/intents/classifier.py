@@ -167,6 +167,7 @@ class _Context:
     # says it, and the next, for the model to read on their own
     told: str | None = None
     unmarked: bool = False  # no emergency phrase, denied or not, and nothing said to be over
+    aside: bool = False  # an off-topic ask ("幼儿园", "快递单号") and no cry for help
     ruled_out: frozenset[str] = frozenset()  # emergencies a negative or not-now cue of their own rules out
     settled: frozenset[str] = frozenset()  # of those, the ones a not-now cue rules out (a risk, the past)
     contested: str | None = None  # an emergency phrase only its own negative cues rule out, nothing said to be over
@@ -211,6 +212,9 @@ class Blend:
     # said to be over: missing one costs more than a needless number
     emergency_unmarked_gap: float = 6.0  # emergencies led by 7 and more, a dish that smells good by 5.3
     emergency_matter_extra: float = 7.0  # added where the rules found a matter and nobody urges
+    # ... instead of the unmarked gap, where an off-topic word was heard: a child who swallowed a
+    # button battery at the kindergarten led by 33, "帮我转告一下7栋的王师傅 他电话打不通" by 15.7
+    emergency_aside_gap: float = 20.0
     # to call an emergency whose phrase only its own negative cues (topic words: 烟道, 燃气表) ruled out
     emergency_contested_gap: float = 12.0
     # Both set on the leads of every golden file's messages (models trained without the file) and
@@ -400,9 +404,14 @@ class Understander:
         return None
 
     def _said_now(self, text: str, h: Hit, past: list[Hit]) -> bool:
-        """A now word before ``h`` in its clause, and no time gone by in that clause."""
-        lo, hi = _clause(text, h.start, h.end)
-        return any(w in text[lo : h.start] for w in self._now) and not any(lo <= p.start < hi for p in past)
+        """A now word before ``h`` in its clause, and no time gone by in that clause. Of a phrase in
+        parts, the clause of its last part: "电梯上个月才修过 … 而且这会儿里面就有人出不去"."""
+        at = h.start
+        if "+" in h.phrase:  # the hit spans its first part only
+            last = h.phrase.rsplit("+", 1)[-1]
+            at = max(h.start, text.find(last, h.start))
+        lo, hi = _clause(text, at, at)
+        return any(w in text[lo:at] for w in self._now) and not any(lo <= p.start < hi for p in past)
 
     def _switched(self, text: str) -> int:
         """Where the last switch to a new matter ends ("先不说这个"), or 0."""
@@ -605,9 +614,10 @@ class Understander:
             cues.add("question")
 
         said, signs, past = norm, self._emergency_signs(norm, of[EMERGENCY]), cue_hits.get("past", [])
-        if (switch := self._switched(norm)) and any(h.start >= switch for h in signs.strong):
+        if (switch := self._switched(norm)) and (any(h.start >= switch for h in signs.strong) or not signs.strong):
             # "上次说的路灯还没修 先不说这个 楼道里煤气味冲得很": what came before the switch to a new
-            # matter, its time and its words, says nothing of an emergency after it
+            # matter, its time and its words, says nothing of an emergency after it (nor of one the
+            # model may hear: "昨天报修的门禁… 这个等下再说 刚刚楼下有人拿刀比划")
             said = norm[switch:]
             signs = self._emergency_signs(said, [h._replace(start=h.start - switch) for h in of[EMERGENCY] if h.start >= switch])
             past = [h._replace(start=h.start - switch) for h in past if h.start >= switch]
@@ -624,13 +634,16 @@ class Understander:
             lo, hi = _clause(said, h.start, h.end)
             after = min(hi + 1, len(said))
             ctx.told = said[lo : _clause(said, after, after)[1]]
-        if "past" not in cue_hits:
+        if not past:
             ctx.contested = contested
             # an off-topic ask, or a greeting or thanks that says little else, is no call for help
             # unless it cries for one ("在不在": the model hears 在 of 正在, 还在; but "您好 打扰一下
             # 电梯里好像关了个小孩 一直在哭" is one)
-            social = ("offtopic" in cues or (cues & {"greeting", "thanks"} and len(norm) <= _GREETING_ONLY)) and not self._urgent(norm)
+            social = cues & {"greeting", "thanks"} and len(norm) <= _GREETING_ONLY and not self._urgent(norm)
             ctx.unmarked = not signs.strong and not signs.denied and not social
+            # an off-topic word is a place or a topic, not a reason to wait: "幼儿园有个孩子把纽扣电池
+            # 吞了 在哭" is one; but the model must be surer than of a message on our own matters
+            ctx.aside = "offtopic" in cues and not self._urgent(norm)
             ctx.ruled_out, ctx.settled = frozenset(signs.negative), frozenset(signs.not_now)
         # Asking after a report is short; a long message that mentions "上次投诉" is a report itself.
         if tickets or ("status" in cues and "offtopic" not in cues and len(norm) <= _LONG):
@@ -772,7 +785,7 @@ class Understander:
             elif ctx.contested and lead > blend.emergency_contested_gap * scale:
                 em_id = ctx.contested  # "楼下饭店烟道冒火星子 火往上蹿": the flue is no reason to wait
             elif ctx.unmarked and self.opinions.emergency is not None and lead > (gap := scale * (
-                blend.emergency_unmarked_gap
+                (blend.emergency_aside_gap if ctx.aside else blend.emergency_unmarked_gap)
                 # more where the rules found a matter by a strong phrase and nobody urges ("整个小区停电
                 # 快三个钟头了"; but "小娃掉进没盖的污水井里了 … 快叫人来")
                 + (blend.emergency_matter_extra if u.candidates and u.candidates[0].score >= 1.0
