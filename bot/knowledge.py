@@ -70,6 +70,7 @@ class Emergency(BaseModel):
     # what befalls a person, said right after one of the shared people ("老汉" + "倒了"): each
     # pair is one more keyword, so that every person word meets every such word
     befalls: list[str] = []
+    pairs: list[str] = []  # the person + befalls keywords (made on loading; matched as keywords)
     advice: str  # one line said after the number
 
 
@@ -152,7 +153,7 @@ class Knowledge(BaseModel):
     def _shared_words(cls, value: object) -> object:
         """emergencies.yaml is ``{not_now: [...], people: [...], emergencies: [...]}``: the shared
         not_now words join each emergency's own, and each person word followed by each of an
-        emergency's befalls words is one of its keywords."""
+        emergency's befalls words is one of its keyword pairs."""
         if not isinstance(value, dict):
             return value
         shared = list(value.get("not_now") or [])
@@ -161,7 +162,7 @@ class Knowledge(BaseModel):
             {
                 **e,
                 "not_now": [*shared, *e.get("not_now", [])],
-                "keywords": [*e.get("keywords", []), *(p + b for b in e.get("befalls", []) for p in people)],
+                "pairs": [p + b for b in e.get("befalls", []) for p in people],
             }
             for e in value.get("emergencies") or []
         ]

@@ -212,6 +212,9 @@ def test_denied_negative_phrase_keeps_the_matter(understander: Understander) -> 
         ("刚做饭灶台那根软管裂了 火灭了气还在出 阀门拧不动", "gas_leak", "fire"),  # the flame is out, not the gas
         ("西门那边有个人头上都流学了", "injury", "health"),  # 流血 by sound, at the very end
         ("嫑问了 赶紧来 老汉倒了", "injury", "health"),  # a person word and what befalls them
+        ("电梯上个月才修过 今天又坏 而且这会儿里面就有人出不去", "elevator_trapped", "market"),  # 这会儿: its last part's clause
+        ("佢屋企个阿婆喺梳化瞓住 叫极都唔醒", "injury", "health"),  # Cantonese: 瞓, 叫极都唔醒
+        ("走廊全部系烟 门把手烫手 我哋出唔到去 1602", "fire", "fire"),  # 全部系烟: 全是烟
     ],
 )
 def test_emergencies_now(understander: Understander, text: str, emergency: str, department: str) -> None:
@@ -236,6 +239,11 @@ def test_emergencies_now(understander: Understander, text: str, emergency: str, 
         "电视上两个人打得头破血流 吓死我了",  # a screen, a drill, a retraction
         "我奶奶想参加电梯困人演练 在哪报名",
         "刚才说着火那个报错了 是我家烤箱冒了点烟",
+        "昨天电梯困人了 物业到现在也没个说法",  # a time gone by, and no now word
+        "我老婆一嬲起上嚟成间屋好似着火咁",  # a simile: 好似…咁
+        "琴晚困𨋢之后我投诉咗 有结果未",  # 琴晚 is last night
+        "电箱的电线老化 一下雨就闪 担心会起火 请派人检查下",
+        "帮我转告一下7栋的王师傅 他电话打不通",  # off-topic, and no cry for help
     ],
 )
 def test_not_an_emergency(understander: Understander, text: str) -> None:
@@ -263,6 +271,7 @@ def test_dialect_words_are_folded(understander: Understander) -> None:
     assert understander.normalize("物业费标准边个定嘅 系咪几时公布") == "物业费标准谁定的 是不是什么时候公布"  # Cantonese
     assert understander.normalize("阮这老厝按怎") == "我们这老房子怎么"  # Minnan
     assert understander.normalize("系统联系") == "系统联系"  # 系 alone is Mandarin
+    assert understander.normalize("细路食荔枝鲠住 块面紫埋 成间屋都系烟") == "小孩食荔枝卡住 脸紫埋 成间屋都是烟"
 
 
 def test_abbreviations_are_words_of_their_own(understander: Understander) -> None:

@@ -56,7 +56,9 @@ def _silver(model: NaiveBayes, text: str, allowed: list[str]) -> str:
 
 
 def _emergency_model(knowledge: Knowledge, messages: list[str], normalize: Normalizer) -> NaiveBayes | None:
-    words = [(normalize(part), e.id) for e in knowledge.emergencies for part in _parts(e.keywords)]
+    # the befalls words alone, not each person with them: the person words (老汉, 我妈) would
+    # otherwise make every person an injury ("爸爸喝酒了在打妈妈" is violence)
+    words = [(normalize(part), e.id) for e in knowledge.emergencies for part in _parts((*e.keywords, *e.befalls))]
     if not words:
         return None
     by_words = NaiveBayes(words)
