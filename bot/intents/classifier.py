@@ -166,7 +166,8 @@ class _Context:
     # ... by length only (a message of a few sentences that does not cry for help): the clause that
     # says it, and the next, for the model to read on their own
     told: str | None = None
-    unmarked: bool = False  # no emergency phrase, denied or not, and nothing said to be over
+    unmarked: bool = False  # no emergency phrase, denied or not
+    past: bool = False  # a time gone by is named ("昨晚", "上回")
     aside: bool = False  # an off-topic ask ("幼儿园", "快递单号") and no cry for help
     ruled_out: frozenset[str] = frozenset()  # emergencies a negative or not-now cue of their own rules out
     settled: frozenset[str] = frozenset()  # of those, the ones a not-now cue rules out (a risk, the past)
@@ -640,15 +641,15 @@ class Understander:
             ctx.told = said[lo : _clause(said, after, after)[1]]
         if not past:
             ctx.contested = contested
-            # an off-topic ask, or a greeting or thanks that says little else, is no call for help
-            # unless it cries for one ("在不在": the model hears 在 of 正在, 还在; but "您好 打扰一下
-            # 电梯里好像关了个小孩 一直在哭" is one)
-            social = cues & {"greeting", "thanks"} and len(norm) <= _GREETING_ONLY and not self._urgent(norm)
-            ctx.unmarked = not signs.strong and not signs.denied and not social
-            # an off-topic word is a place or a topic, not a reason to wait: "幼儿园有个孩子把纽扣电池
-            # 吞了 在哭" is one; but the model must be surer than of a message on our own matters
-            ctx.aside = "offtopic" in cues and not self._urgent(norm)
-            ctx.ruled_out, ctx.settled = frozenset(signs.negative), frozenset(signs.not_now)
+        # a greeting or thanks that says little else is no call for help unless it cries for one
+        # ("在不在": the model hears 在 of 正在, 还在; but "您好 打扰一下 电梯里好像关了个小孩 一直在哭")
+        social = cues & {"greeting", "thanks"} and len(norm) <= _GREETING_ONLY and not self._urgent(norm)
+        ctx.unmarked = not signs.strong and not signs.denied and not social
+        ctx.past = bool(past)
+        # an off-topic word is a place or a topic, not a reason to wait: "幼儿园有个孩子把纽扣电池
+        # 吞了 在哭" is one; but the model must be surer than of a message on our own matters
+        ctx.aside = "offtopic" in cues and not self._urgent(norm)
+        ctx.ruled_out, ctx.settled = frozenset(signs.negative), frozenset(signs.not_now)
         # Asking after a report is short; a long message that mentions "上次投诉" is a report itself.
         if tickets or ("status" in cues and "offtopic" not in cues and len(norm) <= _LONG):
             return Understanding(**base, intent="status_query", confidence=0.95, margin=0.9), (None if tickets else ctx)
@@ -788,13 +789,9 @@ class Understander:
                 em_id = ctx.suspect
             elif ctx.contested and lead > blend.emergency_contested_gap * scale:
                 em_id = ctx.contested  # "楼下饭店烟道冒火星子 火往上蹿": the flue is no reason to wait
-            elif ctx.unmarked and self.opinions.emergency is not None and lead > (gap := scale * (
-                (blend.emergency_aside_gap if ctx.aside else blend.emergency_unmarked_gap)
-                # more where the rules found a matter by a strong phrase and nobody urges ("整个小区停电
-                # 快三个钟头了"; but "小娃掉进没盖的污水井里了 … 快叫人来")
-                + (blend.emergency_matter_extra if u.candidates and u.candidates[0].score >= 1.0
-                   and not self._urgent(ctx.corrected) else 0.0)
-            )) and self._emergency_lead(_PLACE.sub("", ctx.corrected)) > gap:
+            elif ctx.unmarked and self.opinions.emergency is not None and lead > (
+                gap := scale * self._unmarked_gap(u, ctx, blend)
+            ) and self._emergency_lead(_PLACE.sub("", ctx.corrected)) > gap:
                 # Said in words no emergency phrase has ("打得好凶 一直在喊救命"). What the message says
                 # beside its place must carry the lead: the model hears 号楼 and 单元 in many
                 # emergencies ("3号楼着火了") and would call one on "锦绣城8栋3单元". Which one, by the
@@ -829,6 +826,18 @@ class Understander:
         if best_s - scores.get(u.intent, -math.inf) <= gap * blend.scale(ctx.corrected):
             return u
         return self._recast(u, ctx, best)  # type: ignore[arg-type]
+
+    def _unmarked_gap(self, u: Understanding, ctx: _Context, blend: Blend) -> float:
+        """The model's lead needed to call an emergency the rules found no phrase of."""
+        if ctx.past:  # as sure as of a phrase said of a time gone by ("昨晚烤炭火睡的 … 敲门没人应")
+            return blend.emergency_gap
+        gap = blend.emergency_aside_gap if ctx.aside else blend.emergency_unmarked_gap
+        # more where the rules found a matter by a strong phrase, or heard a grievance ("跟物业说了
+        # 好几回没用"), and nobody urges ("整个小区停电快三个钟头了"; but "小娃掉进没盖的污水井里了
+        # … 快叫人来")
+        if (ctx.upset or (u.candidates and u.candidates[0].score >= 1.0)) and not self._urgent(ctx.corrected):
+            gap += blend.emergency_matter_extra
+        return gap
 
     def _emergency_lead(self, text: str) -> float:
         """How far the intent model prefers an emergency over every other intent for ``text``."""
