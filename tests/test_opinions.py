@@ -168,12 +168,23 @@ def test_the_model_may_call_an_emergency_where_the_rules_saw_no_sign(
         assert got.intent == u.intent
 
 
-def test_the_model_never_overrules_a_sign_the_rules_read(understander: Understander) -> None:
-    """An emergency the rules ruled out ("上次", a denial, its own negative words) stays ruled out."""
-    for text in ["上次楼道着火那事后来怎么处理的", "2号楼电梯停了 里面没人 显示故障", "电梯按钮没反应 人都在外头 没困住"]:
+def test_the_model_never_overrules_a_denial(understander: Understander) -> None:
+    """An emergency the rules ruled out by a denial or by words that settle it stays ruled out,
+    however sure the model is."""
+    for text in ["2号楼电梯停了 里面没人 显示故障", "电梯按钮没反应 人都在外头 没困住"]:
         u, ctx = understander.rules(text)
         assert ctx is not None, text
-        assert understander._combine(u, ctx, _intent_scores(understander, 50.0)).intent != "emergency", text
+        assert understander._combine(u, ctx, _intent_scores(understander, 500.0)).intent != "emergency", text
+
+
+@pytest.mark.parametrize(("lead", "called"), [(40.0, False), (50.0, True)])
+def test_a_time_gone_by_needs_a_wide_lead(understander: Understander, lead: float, called: bool) -> None:
+    """A phrase said with a time gone by ("上次") is called back only by a lead wider than any
+    past event's in the golden files and training batches (emergency_gap)."""
+    u, ctx = understander.rules("上次楼道着火那事后来怎么处理的")
+    assert ctx is not None and ctx.suspect == "fire" and ctx.past
+    assert 40.0 < understander.blend.emergency_gap < 50.0  # the message is short: the gap is not scaled
+    assert (understander._combine(u, ctx, _intent_scores(understander, lead)).intent == "emergency") is called
 
 
 def test_another_emergencys_negative_words_do_not_silence_the_model(understander: Understander) -> None:
