@@ -220,6 +220,10 @@ class Blend:
     # ... instead of the unmarked gap, where an off-topic word was heard: a child who swallowed a
     # button battery at the kindergarten led by 33, "帮我转告一下7栋的王师傅 他电话打不通" by 15.7
     emergency_aside_gap: float = 20.0
+    # to call the model's kind where only its topic words rule it out (烧纸, 烟道) and nobody cries
+    # for help: replayed on every golden file and batch, no emergency led by more than 28.9 (smoke
+    # from curing meat in a yard); "楼梯间有人烧纸钱 火星子溅到边上堆的纸壳上 现在烟往楼上窜" by 73.9
+    emergency_topic_gap: float = 35.0
     # to call an emergency whose phrase only its own negative cues (topic words: 烟道, 燃气表) ruled out
     emergency_contested_gap: float = 12.0
     # Both set on the leads of every golden file's messages (models trained without the file) and
@@ -801,7 +805,8 @@ class Understander:
                 kinds = self.opinions.emergency.scores(ctx.corrected)
                 em_id = max(kinds, key=kinds.__getitem__)
                 if em_id in ctx.settled or (em_id in ctx.ruled_out and not (
-                    self._urgent(ctx.corrected) and lead > blend.emergency_contested_gap * scale
+                    lead > blend.emergency_topic_gap * scale
+                    or (self._urgent(ctx.corrected) and lead > blend.emergency_contested_gap * scale)
                 )):
                     em_id = None
             if em_id is not None:
