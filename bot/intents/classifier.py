@@ -217,6 +217,9 @@ class Blend:
     # said to be over: missing one costs more than a needless number
     emergency_unmarked_gap: float = 6.0  # emergencies led by 7 and more, a dish that smells good by 5.3
     emergency_matter_extra: float = 7.0  # added where the rules found a matter and nobody urges
+    # ... where they heard a grievance: of every golden file's and batch's messages (models trained
+    # without them), non-emergencies led by 16.2 at most, the eleven emergencies by 19.6 and more
+    emergency_upset_extra: float = 12.0
     # ... instead of the unmarked gap, where an off-topic word was heard: a child who swallowed a
     # button battery at the kindergarten led by 33, "帮我转告一下7栋的王师傅 他电话打不通" by 15.7
     emergency_aside_gap: float = 20.0
@@ -837,11 +840,14 @@ class Understander:
         if ctx.past:  # as sure as of a phrase said of a time gone by ("昨晚烤炭火睡的 … 敲门没人应")
             return blend.emergency_gap
         gap = blend.emergency_aside_gap if ctx.aside else blend.emergency_unmarked_gap
-        # more where the rules found a matter by a strong phrase, or heard a grievance ("跟物业说了
-        # 好几回没用"), and nobody urges ("整个小区停电快三个钟头了"; but "小娃掉进没盖的污水井里了
-        # … 快叫人来")
-        if (ctx.upset or (u.candidates and u.candidates[0].score >= 1.0)) and not self._urgent(ctx.corrected):
-            gap += blend.emergency_matter_extra
+        if self._urgent(ctx.corrected):  # "小娃掉进没盖的污水井里了 … 快叫人来"
+            return gap
+        # more where the rules heard a grievance ("跟物业说了好几回没用"), or found a matter by a
+        # strong phrase ("整个小区停电快三个钟头了"), and nobody urges
+        if ctx.upset:
+            return gap + blend.emergency_upset_extra
+        if u.candidates and u.candidates[0].score >= 1.0:
+            return gap + blend.emergency_matter_extra
         return gap
 
     def _emergency_lead(self, text: str) -> float:
