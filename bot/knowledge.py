@@ -58,7 +58,9 @@ class Emergency(BaseModel):
     name: str
     number: str  # "119", "110", "120", "96333"
     department: str
-    keywords: list[str] = Field(min_length=1)
+    keywords: list[str] = []
+    # said alone, beside a place and a cry ("火 3栋", "救命啊", "救人救人"): the whole message
+    alone: list[str] = []
     negative: list[str] = []  # the words mean something else here (烟道, 燃气费)
     # said of a risk, the past or general knowledge ("应该怎么逃生"): not happening now, and not
     # for the statistical second opinion to call back either
@@ -180,6 +182,8 @@ class Knowledge(BaseModel):
                 if code not in codes:
                     raise ValueError(f"matter {m.id}: unknown department {code!r}")
         for e in self.emergencies:
+            if not e.keywords and not e.alone:
+                raise ValueError(f"emergency {e.id}: no keywords and no words said alone")
             if e.department not in codes:
                 raise ValueError(f"emergency {e.id}: unknown department {e.department!r}")
         for f in self.faq:

@@ -77,6 +77,10 @@ _DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}[日号]")
 _ADDRESS = re.compile(r"\d+\s*(?:栋|号楼|幢|单元|层|室)")
 # A place by its numbers, or any number ("8栋3单元", "1502", "B2层"): what a message says beside it.
 _PLACE = re.compile(rf"[a-z]?\d+\s*(?:{ADDRESS_SUFFIXES})?")
+# What a cry says beside its word: spaces, punctuation, 啊 and 快 ("快 快 火!!!"); and the
+# characters up to which a message may be such a cry.
+_NOT_SAID = re.compile(r"[\s\W_啊呀哇啦吧快]+")
+_ALONE_LONG = 24
 # Characters up to which a message with a greeting or thanks says little else.
 _GREETING_ONLY = 12
 # A look-up typed like a search ("业委会 党员比例", "维修资金 提取条件"): a few short terms, nothing
@@ -305,6 +309,7 @@ class Understander:
         }
         self._faq = FaqIndex(knowledge.faq, self._tokens, self.normalize)
         self._emergencies = {e.id: e for e in knowledge.emergencies}
+        self._alone = {self.normalize(w): e.id for e in knowledge.emergencies for w in e.alone}
         self.opinions = train(knowledge, self.normalize)
         self.blend = Blend()
 
@@ -414,6 +419,18 @@ class Understander:
             if em_id not in negative and em_id not in denied and (not doubtful or self._said_now(text, h, past)):
                 return em_id
         return None
+
+    def _said_alone(self, text: str) -> str | None:
+        """The emergency whose word is all the message says beside a place and a cry ("火 3栋",
+        "救命啊!!", "救人救人")."""
+        if len(text) > _ALONE_LONG:
+            return None
+        bare = _NOT_SAID.sub("", _PLACE.sub("", text))
+        for size in range(1, len(bare) // 2 + 1):  # one word said again and again
+            if len(bare) % size == 0 and bare == bare[:size] * (len(bare) // size):
+                bare = bare[:size]
+                break
+        return self._alone.get(bare)
 
     def _said_now(self, text: str, h: Hit, past: list[Hit]) -> bool:
         """A now word before ``h`` in its clause, and no time gone by in that clause. Of a phrase in
@@ -633,7 +650,7 @@ class Understander:
             said = norm[switch:]
             signs = self._emergency_signs(said, [h._replace(start=h.start - switch) for h in of[EMERGENCY] if h.start >= switch])
             past = [h._replace(start=h.start - switch) for h in past if h.start >= switch]
-        emergency_id = self._emergency(said, signs, past)
+        emergency_id = self._emergency(said, signs, past) or self._said_alone(norm)
         if emergency_id:
             em = self._emergencies[emergency_id]
             return Understanding(

@@ -62,11 +62,13 @@ def _emergency_model(knowledge: Knowledge, messages: list[str], normalize: Norma
     if not words:
         return None
     by_words = NaiveBayes(words)
+    known = set(by_words.labels)
     labelled = []
     for x, text in zip(knowledge.examples, messages):
         if x.intent == "emergency":
-            allowed = [e.id for e in knowledge.emergencies if e.department in x.departments] or list(by_words.labels)
-            labelled.append((text, _silver(by_words, text, allowed)))
+            # (an emergency said by its words alone, a bare cry for help, is the rules' to call)
+            allowed = [e.id for e in knowledge.emergencies if e.id in known and e.department in x.departments]
+            labelled.append((text, _silver(by_words, text, allowed or list(by_words.labels))))
     return NaiveBayes([*words, *labelled], prior_from=[e for _, e in labelled] or None)
 
 
