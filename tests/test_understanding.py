@@ -215,6 +215,11 @@ def test_denied_negative_phrase_keeps_the_matter(understander: Understander) -> 
         ("电梯上个月才修过 今天又坏 而且这会儿里面就有人出不去", "elevator_trapped", "market"),  # 这会儿: its last part's clause
         ("佢屋企个阿婆喺梳化瞓住 叫极都唔醒", "injury", "health"),  # Cantonese: 瞓, 叫极都唔醒
         ("走廊全部系烟 门把手烫手 我哋出唔到去 1602", "fire", "fire"),  # 全部系烟: 全是烟
+        ("井盖没了老头掉下去了", "injury", "health"),  # 没了 denies nothing after it
+        ("火 三栋", "fire", "fire"),  # said alone, beside a place
+        ("快快快 火!!!", "fire", "fire"),
+        ("救命啊 5栋", "help", "police"),  # a bare cry for help: 110
+        ("救人救人", "help", "police"),
     ],
 )
 def test_emergencies_now(understander: Understander, text: str, emergency: str, department: str) -> None:
@@ -244,6 +249,8 @@ def test_emergencies_now(understander: Understander, text: str, emergency: str, 
         "琴晚困𨋢之后我投诉咗 有结果未",  # 琴晚 is last night
         "电箱的电线老化 一下雨就闪 担心会起火 请派人检查下",
         "帮我转告一下7栋的王师傅 他电话打不通",  # off-topic, and no cry for help
+        "有人吗",  # asks whether anyone reads, cries for no help
+        "救命 物业费又涨了",  # 救命 beside other words is a figure of speech here
     ],
 )
 def test_not_an_emergency(understander: Understander, text: str) -> None:
@@ -281,6 +288,14 @@ def test_abbreviations_are_words_of_their_own(understander: Understander) -> Non
     assert understander.normalize("hwy") == "hwy"
     for text in ("工单号wy20261119-0021 到哪了", "我的单子wy 20261119-0021"):
         assert understander.understand(text).tickets == ["WY20261119-0021"]
+
+
+def test_an_emergency_needs_words() -> None:
+    """An emergency is found by its keywords or by words said alone; one with neither would never be."""
+    k = knowledge.load()
+    bare = k.emergencies[0].model_copy(update={"keywords": [], "alone": [], "befalls": [], "pairs": []})
+    with pytest.raises(ValueError, match="no keywords and no words said alone"):
+        knowledge.Knowledge.model_validate({**k.model_dump(), "emergencies": [bare.model_dump(), *(e.model_dump() for e in k.emergencies[1:])]})
 
 
 def test_the_dialect_table_is_the_knowledges() -> None:
