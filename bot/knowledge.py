@@ -97,6 +97,9 @@ class Modifiers(BaseModel):
     embedding: list[str] = []  # not knowing, which makes a question in its clause a doubt ("不知道")
     urgent: list[str] = []  # a cry for help: a long message may still be an emergency ("救命")
     now: list[str] = []  # happening as one writes: a time said in another clause does not make it past ("现在")
+    # of today: the latest time said before a phrase, if one of these, brings the account back to
+    # now ("上次也是这样 … 这次又来了 …冒烟")
+    today: list[str] = []
     topic_switch: list[str] = []  # a new matter begins: an earlier time does not reach past it ("先不说这个")
     broken: list[str] = []  # equipment broken down, for a repair ("坏", "失灵")
 

@@ -298,6 +298,7 @@ class Understander:
         # "any of these words in the text", as one regex search (one C call)
         self._urgent = _any_of(words.urgent)
         self._now = tuple(words.now)
+        self._times_of_today = (*words.now, *words.today)
         self._topic_switch = tuple(words.topic_switch)
         self._broken = _any_of(words.broken)
         # The characters of each negator list, for _negated to rule a window out at once (only for
@@ -433,14 +434,19 @@ class Understander:
         return self._alone.get(bare)
 
     def _said_now(self, text: str, h: Hit, past: list[Hit]) -> bool:
-        """A now word before ``h`` in its clause, and no time gone by in that clause. Of a phrase in
-        parts, the clause of its last part: "电梯上个月才修过 … 而且这会儿里面就有人出不去"."""
+        """A now word before ``h`` in its clause, and no time gone by in that clause (of a phrase in
+        parts, the clause of its last part: "电梯上个月才修过 … 而且这会儿里面就有人出不去"); or
+        a time of today the latest said before it."""
         at = h.start
         if "+" in h.phrase:  # the hit spans its first part only
             last = h.phrase.rsplit("+", 1)[-1]
             at = max(h.start, text.find(last, h.start))
         lo, hi = _clause(text, at, at)
-        return any(w in text[lo:at] for w in self._now) and not any(lo <= p.start < hi for p in past)
+        if any(w in text[lo:at] for w in self._now) and not any(lo <= p.start < hi for p in past):
+            return True
+        # the latest time said before it is of today ("上次也是这样 … 现在又来了 排烟管那冒明火")
+        last_past = max((p.start for p in past if p.start < at), default=-1)
+        return any(text.rfind(w, 0, at) > last_past for w in self._times_of_today)
 
     def _switched(self, text: str) -> int:
         """Where the last switch to a new matter ends ("先不说这个"), or 0."""
