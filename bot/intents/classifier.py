@@ -298,7 +298,8 @@ class Understander:
         # "any of these words in the text", as one regex search (one C call)
         self._urgent = _any_of(words.urgent)
         self._now = tuple(words.now)
-        self._times_of_today = (*words.now, *words.today)
+        # not 现在 of 到现在 ("到现在没个说法": a grievance about the time gone by)
+        self._times_of_today = re.compile("|".join(f"(?<!到){re.escape(w)}" for w in (*words.now, *words.today) if w))
         self._topic_switch = tuple(words.topic_switch)
         self._broken = _any_of(words.broken)
         # The characters of each negator list, for _negated to rule a window out at once (only for
@@ -446,7 +447,7 @@ class Understander:
             return True
         # the latest time said before it is of today ("上次也是这样 … 现在又来了 排烟管那冒明火")
         last_past = max((p.start for p in past if p.start < at), default=-1)
-        return any(text.rfind(w, 0, at) > last_past for w in self._times_of_today)
+        return any(m.start() > last_past for m in self._times_of_today.finditer(text, 0, at))
 
     def _switched(self, text: str) -> int:
         """Where the last switch to a new matter ends ("先不说这个"), or 0."""
