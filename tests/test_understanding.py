@@ -28,7 +28,7 @@ GOLDEN = [
         "fresh22", "fresh23", "fresh24", "fresh25", "fresh26", "fresh27", "faq1", "faq2", "fresh28", "faq3", "faq4",
         "fresh29", "faq5", "faq6", "faq7", "fresh30", "faq8", "fresh31", "faq9", "fresh32",
         "faq10", "faq11", "fresh33", "faq12", "fresh34", "faq13", "fresh35", "faq14", "fresh36", "em2",
-        "em3", "fresh37", "em4", "em5", "fresh38",
+        "em3", "fresh37", "em4", "em5", "fresh38", "em6", "fresh39",
     )
 ]
 
