@@ -100,6 +100,8 @@ class Modifiers(BaseModel):
     # of today: the latest time said before a phrase, if one of these, brings the account back to
     # now ("上次也是这样 … 这次又来了 …冒烟")
     today: list[str] = []
+    # a time since the past, not of today: its now or today word does not count ("到现在没个说法")
+    since: list[str] = []
     topic_switch: list[str] = []  # a new matter begins: an earlier time does not reach past it ("先不说这个")
     broken: list[str] = []  # equipment broken down, for a repair ("坏", "失灵")
 

@@ -250,6 +250,7 @@ def test_emergencies_now(understander: Understander, text: str, emergency: str, 
         "电箱的电线老化 一下雨就闪 担心会起火 请派人检查下",
         "帮我转告一下7栋的王师傅 他电话打不通",  # off-topic, and no cry for help
         "有人吗",  # asks whether anyone reads, cries for no help
+        "保安打业主那个事上周的 到现在没个说法 打人的保安还在上班",  # 到现在: since then, not now
         "救命 物业费又涨了",  # 救命 beside other words is a figure of speech here
     ],
 )

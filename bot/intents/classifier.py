@@ -112,10 +112,15 @@ STRONG, WEAK, NEGATIVE, NOT_NOW, SPREADING = "strong", "weak", "negative", "not_
 EMERGENCY, MATTER, FAQ, VOCAB, CUE = "emergency", "matter", "faq", "vocab", "cue"
 
 
+def _pattern_of(words: Iterable[str]) -> re.Pattern[str]:
+    """One regex for any of ``words``, the longest first where several begin at one place."""
+    alternatives = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True) if w)
+    return re.compile(alternatives or "(?!)")
+
+
 def _any_of(words: Iterable[str]) -> Callable[[str], re.Match[str] | None]:
     """Finds any of ``words`` in a text: a match if one is there (one regex search)."""
-    alternatives = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True) if w)
-    return re.compile(alternatives or "(?!)").search
+    return _pattern_of(words).search
 
 
 def _clause(text: str, start: int, end: int) -> tuple[int, int]:
@@ -299,8 +304,8 @@ class Understander:
         # "any of these words in the text", as one regex search (one C call)
         self._urgent = _any_of(words.urgent)
         self._now = tuple(words.now)
-        # not 现在 of 到现在 ("到现在没个说法": a grievance about the time gone by)
-        self._times_of_today = re.compile("|".join(f"(?<!到){re.escape(w)}" for w in (*words.now, *words.today) if w))
+        self._times_of_today = _pattern_of((*words.now, *words.today))
+        self._since = _pattern_of(words.since)
         self._topic_switch = tuple(words.topic_switch)
         self._any_switch = _any_of(self._topic_switch)
         self._broken = _any_of(words.broken)
@@ -451,6 +456,8 @@ class Understander:
             return True
         # the latest time said before it is of today ("上次也是这样 … 现在又来了 排烟管那冒明火")
         last_past = max((p.start for p in past if p.start < at), default=-1)
+        if self._since.search(text, 0, at):  # "到现在没个说法": no time of today
+            text = self._since.sub(lambda m: "#" * len(m.group()), text)
         return any(m.start() > last_past for m in self._times_of_today.finditer(text, 0, at))
 
     def _switched(self, text: str) -> int:
