@@ -305,6 +305,9 @@ def test_the_dialect_table_is_the_knowledges() -> None:
     normalize = Normalizer({"俺們": "我们", "嘎哈": "干啥"})
     assert normalize("俺们小区嘎哈呢") == "我们小区干啥呢"
     assert Normalizer()("俺们小区嘎哈呢") == "俺们小区嘎哈呢"
+    # where two words overlap, the one that begins first, and at one place the longest
+    overlapping = Normalizer({"俺们": "我们", "们小": "x", "小区": "社区", "小区嘎哈": "y"})
+    assert overlapping("俺们小区嘎哈呢 小区") == "我们y呢 社区"
     assert knowledge.load().dialect["咗"] == "了"
 
 

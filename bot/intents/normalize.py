@@ -1,6 +1,6 @@
-"""Text as residents type it → one canonical form: simplified, half-width, no emoji, dialect
-words in Mandarin (the knowledge's ``dialect.yaml``), Arabic numerals in addresses. Pure and fast: every
-step is a table lookup or one regex pass."""
+"""Text as residents type it → one canonical form: simplified, half-width, lower case, no emoji,
+dialect words in Mandarin (the knowledge's ``dialect.yaml``), Arabic numerals in addresses. Pure
+and fast: every step is a table lookup, one automaton pass or one regex pass."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 
+import ahocorasick
 import cn2an
 
 _FULL_TO_HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
@@ -59,33 +60,55 @@ def _address_number(match: re.Match[str]) -> str:
         return match.group(1)
 
 
-def _alternative(key: str) -> str:
-    """A dialect key as a regex: a Latin abbreviation (wy, ywh) only as a word of its own, in any
-    case, and not where it begins a ticket number ("wy20261119-0021")."""
-    if key.isascii() and key.isalpha():
-        return rf"(?<![a-z0-9]){re.escape(key)}(?![a-z0-9]|\s?\d)"
-    return re.escape(key)
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """A Latin abbreviation (wy, ywh) counts only as a word of its own, and not where it begins a
+    ticket number ("wy20261119-0021")."""
+    return not (start and _LATIN_OR_DIGIT.match(text, start - 1)) and not _GOES_ON.match(text, end)
+
+
+_LATIN_OR_DIGIT = re.compile(r"[a-z0-9]", re.IGNORECASE)
+_GOES_ON = re.compile(r"[a-z0-9]|\s?\d", re.IGNORECASE)
 
 
 class Normalizer:
     """``normalize(text)``: the canonical form, with the dialect words of ``dialect`` (written as
-    residents type them: folded like any text, then replaced longest first)."""
+    residents type them: folded like any text, then replaced leftmost first, longest first)."""
 
     def __init__(self, dialect: Mapping[str, str] | None = None) -> None:
         fold = _fold_table()
-        table = {str(k).translate(fold).lower(): str(v) for k, v in (dialect or {}).items()}
         self._fold = fold
-        self._dialect = table
-        alternatives = "|".join(_alternative(k) for k in sorted(table, key=len, reverse=True))
-        self._pattern = re.compile(alternatives, re.IGNORECASE) if table else None
-        # a message with none of their first characters (in either case) is passed over at once
-        self._first_characters = frozenset(c for k in table for c in (k[0], k[0].upper()))
+        # One automaton finds every dialect word in one pass (a regex of 150 alternatives tries
+        # each at every position); a word ends at (its length, its Mandarin, a Latin abbreviation?).
+        words = {str(k).translate(fold).lower(): str(v).lower() for k, v in (dialect or {}).items()}
+        self._dialect: ahocorasick.Automaton | None = None
+        if words:
+            self._dialect = ahocorasick.Automaton()
+            for word, mandarin in words.items():
+                self._dialect.add_word(word, (len(word), mandarin, word.isascii() and word.isalpha()))
+            self._dialect.make_automaton()
 
     def __call__(self, text: str) -> str:
-        text = text.translate(self._fold)
-        if self._pattern is not None and not self._first_characters.isdisjoint(text):
-            table = self._dialect
-            text = self._pattern.sub(lambda m: table[m.group().lower()], text)
+        text = text.translate(self._fold).lower()
+        if self._dialect is not None:
+            text = self._in_mandarin(text)
         text = _NOISE.sub(" ", text)
         text = _ADDRESS_NUMBER.sub(_address_number, text)
-        return _SPACES.sub(" ", text).strip().lower()
+        return _SPACES.sub(" ", text).strip()
+
+    def _in_mandarin(self, text: str) -> str:
+        """The dialect words replaced, each at the leftmost place one begins, the longest there,
+        and none inside a word already replaced."""
+        found = sorted(
+            (end + 1 - length, -length, mandarin)
+            for end, (length, mandarin, latin) in self._dialect.iter(text)  # type: ignore[union-attr]
+            if not latin or _stands_alone(text, end + 1 - length, end + 1)
+        )
+        if not found:
+            return text
+        out, pos = [], 0
+        for start, minus_length, mandarin in found:
+            if start >= pos:
+                out += [text[pos:start], mandarin]
+                pos = start - minus_length
+        out.append(text[pos:])
+        return "".join(out)
