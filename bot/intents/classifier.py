@@ -349,11 +349,13 @@ class Understander:
         best = max(matches, key=lambda m: m.score, default=None)
         if best is None or model is None or best.score < self.gates.faq:
             return matches
-        first, *second = model.likeliest(normalized, 2)
         at_gate = [m.id for m in matches if m.score >= self.gates.faq]
+        first = model.likeliest(normalized, 1)[0]  # the second is asked for only when needed
         if first in at_gate:
             confirmed: str | None = first
-        elif best.id in second or (best.id not in self.opinions.faq_learnt and best.score >= _FAQ_ALONE):
+        elif best.id in model.likeliest(normalized, 2)[1:] or (
+            best.id not in self.opinions.faq_learnt and best.score >= _FAQ_ALONE
+        ):
             confirmed = best.id
         else:
             confirmed = None
