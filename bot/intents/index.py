@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from operator import itemgetter
 from typing import NamedTuple
 
 import ahocorasick
@@ -74,7 +73,10 @@ class Hit(NamedTuple):
 
 
 _new_hit = tuple.__new__  # Hit(...) without the Python-level __new__ of the named tuple
-_second = itemgetter(1)
+
+
+def _where(item: tuple[str, tuple[int, object]]) -> int:
+    return item[1][0]
 
 
 def _automaton(words: dict[str, object]) -> ahocorasick.Automaton | None:
@@ -102,7 +104,8 @@ class PhraseIndex:
     ) -> None:
         exact: dict[str, list[object]] = {}
         sound: dict[str, list[tuple[str, object]]] = {}  # a phrase's sound → (phrase, payload)
-        self._combos: list[tuple[tuple[str, ...], str, object]] = []
+        # first part of an A+B phrase → (its other parts, the phrase, its payload), in order
+        combos: dict[str, list[tuple[tuple[str, ...], str, object]]] = {}
         for phrase, payload in phrases:
             phrase = phrase.strip().lower()
             if not phrase:
@@ -110,7 +113,7 @@ class PhraseIndex:
             if "+" in phrase:
                 parts = tuple(p.strip() for p in phrase.split("+") if p.strip())
                 if len(parts) > 1:
-                    self._combos.append((parts, phrase, payload))
+                    combos.setdefault(parts[0], []).append((parts[1:], phrase, payload))
                     continue
                 phrase = parts[0] if parts else ""
                 if not phrase:
@@ -120,17 +123,14 @@ class PhraseIndex:
             heard = by_sound(payload) if callable(by_sound) else by_sound
             if heard and len(phrase) >= (2 if heard == 2 else 3) and all(_is_han(c) for c in phrase):
                 sound.setdefault(sound_of(phrase), []).append((phrase, payload))
-        # The parts of the A+B phrases, found in the same pass as the phrases: a combination is
-        # checked only when its first part occurs (no pass over every combination per message).
-        self._by_first_part: dict[str, list[int]] = {}
-        for n, (parts, _, _) in enumerate(self._combos):
-            self._by_first_part.setdefault(parts[0], []).append(n)
-        parts = frozenset(self._by_first_part)
-        # What ends where a word ends: (the word, a first part?, its payloads); by sound, (the
-        # sound, its phrases and payloads).
-        self._chars = _automaton(
-            {w: (len(w), _rank(w), w, w in parts, tuple(exact.get(w, ()))) for w in sorted(set(exact) | parts)}
-        )
+        # The first parts of the A+B phrases are found in the same pass as the phrases: a
+        # combination is checked only when its first part occurs (no pass over every combination
+        # per message). What ends where a word ends: (the word, the combinations it begins, its
+        # payloads); by sound, (the sound, its phrases and payloads).
+        self._chars = _automaton({
+            w: (len(w), _rank(w), w, tuple(combos.get(w, ())), tuple(exact.get(w, ())))
+            for w in sorted(set(exact) | set(combos))
+        })
         self._sounds = _automaton({k: (len(k), _rank(k), k, tuple(v)) for k, v in sorted(sound.items())})
 
     def find(self, text: str) -> list[Hit]:
@@ -140,26 +140,25 @@ class PhraseIndex:
         out: list[Hit] = []
         append = out.append
         found: set[tuple[int, int]] = set()  # spans found by characters
-        first_parts: dict[str, int] = {}  # first part of a combination → where it first occurs
+        first_parts: dict[str, tuple[int, tuple]] = {}  # first part → (where it first occurs, its combinations)
         if self._chars is not None:
             # (start, rank, end, what ends there): sorted as tuples, by start then rank
             matches = [(end + 1 - v[0], v[1], end + 1, v) for end, v in self._chars.iter(text)]
             matches.sort()
-            for start, _, end, (_, _, word, is_part, payloads) in matches:
-                if is_part and word not in first_parts:
-                    first_parts[word] = start
+            for start, _, end, (_, _, word, combos, payloads) in matches:
+                if combos and word not in first_parts:
+                    first_parts[word] = (start, combos)
                 if payloads:
                     found.add((start, end))
                     for p in payloads:
                         append(_new_hit(Hit, (word, start, end, p, False)))
         if first_parts:
-            combos = self._combos
             contains = text.__contains__
-            for first, start in sorted(first_parts.items(), key=_second):
-                for k in self._by_first_part[first]:
-                    parts, phrase, p = combos[k]
-                    if all(map(contains, parts[1:])):
-                        append(_new_hit(Hit, (phrase, start, start + len(first), p, False)))
+            for first, (start, combos) in sorted(first_parts.items(), key=_where):  # stable: ties as found
+                end = start + len(first)
+                for rest, phrase, p in combos:
+                    if all(map(contains, rest)):
+                        append(_new_hit(Hit, (phrase, start, end, p, False)))
         if self._sounds is not None:
             heard_at = [(end + 1 - v[0], v[1], end + 1, v) for end, v in self._sounds.iter(sound_of(text))]
             heard_at.sort()

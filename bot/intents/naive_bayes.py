@@ -251,6 +251,9 @@ class Panel:
 
     def read(self, prepared: str) -> list[int]:
         """The sums of a ``prepare``d message's rows (one sum, or parts for a very long message)."""
+        if 3 * len(prepared) <= self._step and self._finder.kind != ahocorasick.EMPTY:
+            # at most three grams end at a character: one sum, with no list of rows built
+            return [sum(map(_second, self._finder.iter(prepared)))]
         return _summed(_found(self._finder, prepared), self._step)
 
     def scores(self, name: str, sums: list[int]) -> dict[str, float]:
