@@ -319,6 +319,19 @@ def test_an_address_numeral_is_not_an_idiom() -> None:
     assert normalize("唯一楼道") == "唯一楼道"
 
 
+def test_an_address_numeral_cn2an_cannot_read_is_left_as_typed() -> None:
+    """Every run of numeral characters before a building word is read or left alone, never an
+    error (cn2an raised KeyError on "零十一" and ValueError on "百")."""
+    normalize = Normalizer()
+    assert normalize("零十一楼漏水") == "零十一楼漏水"
+    assert normalize("百号楼") == "百号楼"
+    digits = "零〇一二两三四五六七八九十百"
+    for a in digits:
+        for b in digits:
+            for c in digits:
+                normalize(f"{a}{b}{c}号楼")
+
+
 def test_cantonese_repair(understander: Understander) -> None:
     u = understander.understand("唔該 我哋棟樓個大閘壞咗 鎖唔到 麻煩搵人嚟整吓")
     assert (u.intent, u.department) == ("repair", "property_company")

@@ -56,7 +56,7 @@ def _fold_table() -> dict[int, str]:
 def _address_number(match: re.Match[str]) -> str:
     try:
         return str(cn2an.cn2an(match.group(1), "smart"))
-    except ValueError:
+    except (ValueError, KeyError):  # not a number ("百"), or one cn2an cannot read ("零十一")
         return match.group(1)
 
 
