@@ -157,6 +157,20 @@ class _Gates:
     faq: float  # an FAQ match this good, and confirmed by the FAQ model, is answered
 
 
+class _Negators(NamedTuple):
+    """Words that deny what follows them, and their characters, for ``_negated`` to rule a window
+    out at once (None: some word is empty or holds "#", the mask of the pseudo-negations)."""
+
+    words: tuple[str, ...]
+    chars: frozenset[str] | None
+
+    @classmethod
+    def of(cls, words: Iterable[str]) -> _Negators:
+        words = tuple(words)
+        plain = words and all(words) and not any("#" in w for w in words)
+        return cls(words, frozenset("".join(words)) if plain else None)
+
+
 class _Signs(NamedTuple):
     """What a message says of each emergency."""
 
@@ -295,9 +309,9 @@ class Understander:
         # the characters heard are not a word of their own (see understand).
         self._index = PhraseIndex([*entries, *cue_entries], by_sound=_sound_policy)
         self._cues = PhraseIndex(cue_entries, by_sound=False)  # for a text corrected by sound
-        self._negators = tuple(sorted(cues.negation, key=len, reverse=True))
+        self._negators = _Negators.of(sorted(cues.negation, key=len, reverse=True))
         words = cues.modifiers
-        self._denials = tuple(words.denial)
+        self._denials = _Negators.of(words.denial)
         self._pseudo_negations = tuple(words.pseudo_negation)
         self._any_pseudo_negation = _any_of(self._pseudo_negations)
         self._embedding = tuple(words.embedding)
@@ -309,13 +323,6 @@ class Understander:
         self._topic_switch = tuple(words.topic_switch)
         self._any_switch = _any_of(self._topic_switch)
         self._broken = _any_of(words.broken)
-        # The characters of each negator list, for _negated to rule a window out at once (only for
-        # lists of non-empty words without "#", the mask of the pseudo-negations).
-        self._negator_chars: dict[tuple[str, ...], frozenset[str]] = {
-            negs: frozenset("".join(negs))
-            for negs in (self._negators, self._denials)
-            if negs and all(negs) and not any("#" in n for n in negs)
-        }
         self._faq = FaqIndex(knowledge.faq, self._tokens, self.normalize)
         self._emergencies = {e.id: e for e in knowledge.emergencies}
         # each word said alone, and said again and again ("救人救人"), as the bare message reads
@@ -372,12 +379,13 @@ class Understander:
         return bool(faq) and faq[0].confirmed
 
     # -- the pieces -----------------------------------------------------------------------
-    def _negated(self, text: str, start: int, negators: tuple[str, ...] | None = None) -> bool:
+    def _negated(self, text: str, start: int, negators: _Negators | None = None) -> bool:
         """A negation word in the same clause, at most a few characters before ``start``."""
         lo = max(0, start - _NEGATION_WINDOW - 4)
         window = text[lo:start]
-        negators = negators or self._negators
-        chars = self._negator_chars.get(negators)
+        if negators is None:
+            negators = self._negators
+        chars = negators.chars
         if chars is not None and chars.isdisjoint(window):
             # No character of any negation word before start: none is there once the pseudo-negations
             # are masked ("#") and the window cut, either.
@@ -393,7 +401,7 @@ class Understander:
             if window[i] in _CLAUSE_BREAK:
                 window = window[i + 1 :]
                 break
-        return any(neg in window for neg in negators)
+        return any(neg in window for neg in negators.words)
 
     def _emergency_signs(self, text: str, hits: list[Hit]) -> _Signs:
         """What the message says of each emergency (see ``_Signs``), from its emergency hits."""
