@@ -40,9 +40,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import NamedTuple
 
 import rjieba
@@ -307,8 +308,9 @@ class Understander:
         # Cues by characters only; with the rest, one pass over the message finds everything.
         # A matter's two-character strong phrases are found by sound too ("违见" → 违建), but only where
         # the characters heard are not a word of their own (see understand).
-        self._index = PhraseIndex([*entries, *cue_entries], by_sound=_sound_policy)
-        self._cues = PhraseIndex(cue_entries, by_sound=False)  # for a text corrected by sound
+        usage = Counter(chain.from_iterable(x.text for x in knowledge.examples))
+        self._index = PhraseIndex([*entries, *cue_entries], by_sound=_sound_policy, usage=usage)
+        self._cues = PhraseIndex(cue_entries, by_sound=False, usage=usage)  # for a text corrected by sound
         self._negators = _Negators.of(sorted(cues.negation, key=len, reverse=True))
         words = cues.modifiers
         self._denials = _Negators.of(words.denial)

@@ -12,7 +12,8 @@ in any order, each found by characters). The hit spans the first part found.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -79,13 +80,15 @@ def _where(item: tuple[str, tuple[int, object]]) -> int:
     return item[1][0]
 
 
-def _automaton(words: dict[str, object]) -> ahocorasick.Automaton | None:
-    """An automaton whose every word ends at its value (None: no words)."""
+def _automaton(words: dict[str, object], usage: Mapping[str, int]) -> ahocorasick.Automaton | None:
+    """An automaton whose every word ends at its value (None: no words). A node tries its next
+    characters one by one in the order they were added (the root has thousands): the words are
+    added commonest characters first, by ``usage``."""
     if not words:
         return None
     automaton = ahocorasick.Automaton()
-    for word, value in words.items():
-        automaton.add_word(word, value)
+    for word in sorted(words, key=lambda w: (tuple(-usage.get(c, 0) for c in w), w)):
+        automaton.add_word(word, words[word])
     automaton.make_automaton()
     return automaton
 
@@ -100,8 +103,13 @@ class PhraseIndex:
     ``by_sound`` returns 2 for the payload) by sound."""
 
     def __init__(
-        self, phrases: Iterable[tuple[str, object]], *, by_sound: bool | Callable[[object], bool | int] = True
+        self,
+        phrases: Iterable[tuple[str, object]],
+        *,
+        by_sound: bool | Callable[[object], bool | int] = True,
+        usage: Mapping[str, int] | None = None,
     ) -> None:
+        """``usage``: how often each character occurs in messages (for speed only, see _automaton)."""
         exact: dict[str, list[object]] = {}
         sound: dict[str, list[tuple[str, object]]] = {}  # a phrase's sound → (phrase, payload)
         # first part of an A+B phrase → (its other parts, the phrase, its payload), in order
@@ -127,11 +135,15 @@ class PhraseIndex:
         # combination is checked only when its first part occurs (no pass over every combination
         # per message). What ends where a word ends: (the word, the combinations it begins, its
         # payloads); by sound, (the sound, its phrases and payloads).
+        usage = usage or {}
         self._chars = _automaton({
             w: (len(w), _rank(w), w, tuple(combos.get(w, ())), tuple(exact.get(w, ())))
-            for w in sorted(set(exact) | set(combos))
-        })
-        self._sounds = _automaton({k: (len(k), _rank(k), k, tuple(v)) for k, v in sorted(sound.items())})
+            for w in set(exact) | set(combos)
+        }, usage)
+        heard: Counter[str] = Counter()
+        for ch, n in usage.items():
+            heard[sound_of(ch)] += n
+        self._sounds = _automaton({k: (len(k), _rank(k), k, tuple(v)) for k, v in sound.items()}, heard)
 
     def find(self, text: str) -> list[Hit]:
         """Every hit, in the order: by characters (position by position, the single character,

@@ -104,7 +104,8 @@ class NaiveBayes:
         # Per known gram, log P(gram | label) for each label. Grams seen in fewer than min_count
         # docs are left out: they name a message, not a way of speaking (and an unknown gram would
         # add the same to every label).
-        kept = sorted(g for g, n in overall.items() if n >= min_count)
+        # the commonest first: an automaton tries a node's next characters in the order added
+        kept = sorted((g for g, n in overall.items() if n >= min_count), key=lambda g: (-overall[g], g))
         unknown = tuple(math.log(alpha) - denoms[c] for c in self.labels)
         bonus = [math.log((k + alpha) / alpha) for k in range(max(overall.values(), default=0) + 1)]
         # Each gram's row (its value for each label) packed into one integer, a fixed-width field
