@@ -84,7 +84,7 @@ class Normalizer:
     def __init__(self, dialect: Mapping[str, str] | None = None) -> None:
         fold = _fold_table()
         self._fold = fold
-        # One automaton finds every dialect word in one pass (a regex of 150 alternatives tries
+        # One automaton finds every dialect word in one pass (a regex of as many alternatives tries
         # each at every position); a word ends at (its length, its Mandarin, a Latin abbreviation?).
         words = {str(k).translate(fold).lower(): str(v).lower() for k, v in (dialect or {}).items()}
         self._dialect: ahocorasick.Automaton | None = None
